@@ -1,0 +1,220 @@
+"""Real processes on loopback for tests, benchmarks and `make run`.
+
+Each helper starts one program from `.tools/bin` (built by `make tools`) or
+the `taskdash` console script of the virtual environment, on a free port,
+waits until it answers, and stops it again. Nothing here is part of the
+TaskDash package.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS_BIN = ROOT / ".tools" / "bin"
+TASKDASH_BIN = Path(sys.executable).parent / "taskdash"
+
+
+def tool(name: str) -> Path:
+    """Return the path of a tool built by `make tools`, or fail with the command that builds it."""
+    path = TOOLS_BIN / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `make tools` first")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    """Wait until `url` answers with any HTTP status; fail early if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Managed:
+    """A started process with its log file."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self, timeout: float = 10) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """Stop with SIGKILL: no shutdown code runs."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _spawn(name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> Managed:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, cwd=workdir,
+        )
+    return Managed(name, process, log_path)
+
+
+@dataclass
+class Nsqd:
+    managed: Managed
+    tcp_address: str
+    http_address: str
+
+    @classmethod
+    def start(cls, workdir: Path, lookupd_tcp_address: str | None = None, name: str = "nsqd") -> Nsqd:
+        tcp, http = free_port(), free_port()
+        data = workdir / f"{name}-data"
+        data.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(tool("nsqd")), f"--tcp-address=127.0.0.1:{tcp}", f"--http-address=127.0.0.1:{http}",
+            "--https-address=", "--broadcast-address=127.0.0.1", f"--data-path={data}",
+        ]
+        if lookupd_tcp_address:
+            args.append(f"--lookupd-tcp-address={lookupd_tcp_address}")
+        managed = _spawn(name, args, workdir)
+        wait_for_http(f"http://127.0.0.1:{http}/ping", 15, managed.process)
+        return cls(managed, f"127.0.0.1:{tcp}", f"127.0.0.1:{http}")
+
+    def publish(self, topic: str, body: bytes) -> None:
+        request = urllib.request.Request(f"http://{self.http_address}/pub?topic={topic}", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+    def publish_many(self, topic: str, bodies: list[bytes]) -> None:
+        """Publish with /mpub in its binary form, so bodies may contain newlines."""
+        payload = bytearray(len(bodies).to_bytes(4, "big"))
+        for body in bodies:
+            payload += len(body).to_bytes(4, "big") + body
+        request = urllib.request.Request(
+            f"http://{self.http_address}/mpub?topic={topic}&binary=true", data=bytes(payload), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            answer.read()
+
+    def create_topic(self, topic: str) -> None:
+        request = urllib.request.Request(f"http://{self.http_address}/topic/create?topic={topic}", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+
+@dataclass
+class Nsqlookupd:
+    managed: Managed
+    tcp_address: str
+    http_address: str
+
+    @classmethod
+    def start(cls, workdir: Path) -> Nsqlookupd:
+        tcp, http = free_port(), free_port()
+        args = [
+            str(tool("nsqlookupd")), f"--tcp-address=127.0.0.1:{tcp}", f"--http-address=127.0.0.1:{http}",
+            "--broadcast-address=127.0.0.1",
+        ]
+        managed = _spawn("nsqlookupd", args, workdir)
+        wait_for_http(f"http://127.0.0.1:{http}/ping", 15, managed.process)
+        return cls(managed, f"127.0.0.1:{tcp}", f"127.0.0.1:{http}")
+
+
+@dataclass
+class RefService:
+    """The Go reference task service from interop/refservice."""
+
+    managed: Managed
+    url: str
+
+    @classmethod
+    def start(
+        cls, workdir: Path, nsqd_tcp_address: str, name: str, tasks: int = 20, id_prefix: str = "sy-hn",
+        heartbeat_interval: str = "1s", extra_args: list[str] | None = None,
+    ) -> RefService:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/rpost/task"
+        args = [
+            str(tool("taskdash-refservice")), f"--nsqd-tcp-address={nsqd_tcp_address}",
+            f"--listen=127.0.0.1:{port}", f"--name={name}", f"--tasks={tasks}", f"--id-prefix={id_prefix}",
+            f"--heartbeat-interval={heartbeat_interval}", *(extra_args or []),
+        ]
+        managed = _spawn(name, args, workdir)
+        wait_for_http(url, 15, managed.process)
+        return cls(managed, url)
+
+
+@dataclass
+class TaskDashServer:
+    """`taskdash serve` as its own process, as users run it."""
+
+    managed: Managed
+    base_url: str
+    serve_args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, workdir: Path, args: list[str], env: dict[str, str] | None = None, port: int | None = None,
+              name: str = "taskdash") -> TaskDashServer:
+        port = port or free_port()
+        full_args = [str(TASKDASH_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+        env = {"TASKDASH_LOG_FORMAT": "json", **(env or {})}
+        managed = _spawn(name, full_args, workdir, env)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{base_url}/healthz", 30, managed.process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}\n--- {managed.log_path} ---\n{managed.log_tail()}") from None
+        return cls(managed, base_url, list(args), env)
+
+    def restart(self, workdir: Path) -> TaskDashServer:
+        """Start the same command again on the same port, after a stop or a kill."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        return TaskDashServer.start(workdir, self.serve_args, self.env, port=port, name=self.managed.name)
+
+
+def add_user(database_url: str, name: str, password: str, roles: list[str], groups: tuple[str, ...] = ()) -> None:
+    args = [str(TASKDASH_BIN), "user", "add", name, "--password-stdin", "--database-url", database_url]
+    for role in roles:
+        args += ["--role", role]
+    for group in groups:
+        args += ["--group", group]
+    subprocess.run(args, input=password + "\n", text=True, check=True, capture_output=True,
+                   env={**os.environ, "TASKDASH_LOG_FORMAT": "json"})

@@ -1,0 +1,3 @@
+from taskdash.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""Roles and what each may do."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    EDITOR = "editor"
+    CHECKER = "checker"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+def parse_roles(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Return the sorted, de-duplicated roles, or raise ValueError naming an unknown one."""
+    known = {role.value for role in Role}
+    roles = set()
+    for value in values:
+        role = value.strip().lower()
+        if role not in known:
+            raise ValueError(f"unknown role {value!r}: expected one of {', '.join(sorted(known))}")
+        roles.add(role)
+    if not roles:
+        raise ValueError(f"a user needs at least one role: {', '.join(sorted(known))}")
+    return tuple(sorted(roles))

@@ -1,0 +1,142 @@
+"""Users, passwords and server-side sessions.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults). A session token
+is 32 random bytes given to the browser in an HttpOnly cookie; the store
+keeps only its SHA-256, so a leaked database holds no usable token.
+Sessions live in the store, so logout works on every instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+import structlog
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from taskdash.accounts.roles import parse_roles
+from taskdash.accounts.throttle import LoginThrottle
+from taskdash.errors import InvalidRequest, NotLoggedIn, TooManyAttempts, WrongCredentials
+from taskdash.store.protocol import Repository
+from taskdash.store.records import Session, User
+
+log = structlog.get_logger("taskdash.accounts")
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+_hasher = PasswordHasher()
+# Verifying against this keeps a login for an unknown user as slow as one for a known user.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidRequest(
+            f"invalid username {username!r}: use 1-64 letters, digits or the characters _ . @ -"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"invalid password: it must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
+        )
+    return password
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def create_user(
+    store: Repository, username: str, password: str, roles: list[str], groups: list[str], display_name: str = ""
+) -> User:
+    """Validate and store a new user with an Argon2id hash of `password`."""
+    try:
+        parsed_roles = parse_roles(roles)
+    except ValueError as error:
+        raise InvalidRequest(str(error)) from None
+    check_username(username)
+    check_password(password)
+    clean_groups = tuple(sorted({group.strip() for group in groups if group.strip()}))
+    for group in clean_groups:
+        check_username(group)
+
+    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    user = User(
+        username=username, password_hash=password_hash, roles=parsed_roles, groups=clean_groups,
+        display_name=display_name or username, created_at=time.time(),
+    )
+    await store.add_user(user)
+    log.info("user_created", user=username, roles=list(parsed_roles), groups=list(clean_groups))
+    return user
+
+
+@dataclass(slots=True)
+class LoginResult:
+    user: User
+    token: str
+    expires_at: float
+
+
+class Authenticator:
+    """Logs users in and out and resolves session tokens."""
+
+    def __init__(self, store: Repository, session_ttl: float, throttle: LoginThrottle) -> None:
+        self._store = store
+        self._session_ttl = session_ttl
+        self._throttle = throttle
+
+    async def login(self, username: str, password: str, client_address: str) -> LoginResult:
+        """Check the credentials and open a session; raise WrongCredentials or TooManyAttempts."""
+        now = time.time()
+        retry_in = self._throttle.blocked_for(username, client_address, now)
+        if retry_in > 0:
+            log.warning("login_throttled", user=username, client=client_address, retry_in=round(retry_in))
+            raise TooManyAttempts(f"too many failed logins; try again in {retry_in:.0f} s")
+
+        user = await self._store.get_user(username)
+        valid = await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password)
+        if user is None or user.disabled or not valid:
+            self._throttle.record_failure(username, client_address, now)
+            log.warning("login_failed", user=username, client=client_address,
+                        cause="unknown user" if user is None else "disabled" if user.disabled else "wrong password")
+            raise WrongCredentials("wrong username or password")
+
+        self._throttle.record_success(username, client_address)
+        token = secrets.token_urlsafe(32)
+        session = Session(hash_token(token), user.username, now, now + self._session_ttl)
+        await self._store.add_session(session)
+        log.info("login", user=user.username, client=client_address)
+        return LoginResult(user, token, session.expires_at)
+
+    async def logout(self, token: str | None) -> None:
+        if token:
+            await self._store.delete_session(hash_token(token))
+
+    async def user_for_token(self, token: str | None) -> User:
+        """Return the logged-in user of a session token; raise NotLoggedIn otherwise."""
+        if not token:
+            raise NotLoggedIn("no session cookie: log in first")
+        session = await self._store.get_session(hash_token(token))
+        if session is None or session.expires_at <= time.time():
+            raise NotLoggedIn("the session expired or was revoked: log in again")
+        user = await self._store.get_user(session.username)
+        if user is None or user.disabled:
+            raise NotLoggedIn(f"user {session.username!r} no longer exists or is disabled: log in again")
+        return user

@@ -1,0 +1,36 @@
+"""FastAPI dependencies shared by the REST routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from taskdash.accounts.roles import Role
+from taskdash.api.session import SESSION_COOKIE
+from taskdash.errors import PermissionDenied
+from taskdash.runtime import Runtime
+from taskdash.store.records import User
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_current_user(request: Request, runtime: RuntimeDep) -> User:
+    return await runtime.authenticator.user_for_token(request.cookies.get(SESSION_COOKIE))
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin(user: CurrentUser) -> User:
+    if Role.ADMIN.value not in user.roles:
+        raise PermissionDenied(f"user {user.username!r} is not an admin")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]

@@ -1,0 +1,46 @@
+"""Rendering of domain errors as REST answers: HTTP status, errid and a localised errmsg."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from taskdash.errors import ERROR_TABLE, ErrId, TaskDashError, error_message
+
+log = structlog.get_logger("taskdash.api")
+
+
+def request_language(request: Request) -> str:
+    """Return "en" when Accept-Language prefers English over Chinese, else "zh" (the default)."""
+    header = request.headers.get("accept-language", "")
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "zh"
+
+
+def error_response(request: Request, errid: ErrId, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"errid": int(errid), "errmsg": error_message(errid, request_language(request)), "detail": detail},
+        status_code=ERROR_TABLE[errid].http_status,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TaskDashError)
+    async def domain_error(request: Request, error: TaskDashError) -> JSONResponse:
+        log.info("api_request_rejected", path=request.url.path, errid=int(error.errid), reason=error.detail)
+        return error_response(request, error.errid, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()[:5]
+        )
+        log.info("api_request_invalid", path=request.url.path, reason=problems)
+        return error_response(request, ErrId.BAD_REQUEST, problems)

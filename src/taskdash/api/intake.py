@@ -1,0 +1,69 @@
+"""HTTP intake for sites without NSQ: the same two bodies as the NSQ topics.
+
+Protected by the intake token (`--intake-token`), sent as
+`Authorization: Bearer TOKEN`. Without a configured token the routes are
+disabled. The answer comes after the store commit, so a 200 means stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+import structlog
+from fastapi import APIRouter, Request
+
+from taskdash.api.deps import RuntimeDep
+from taskdash.errors import InvalidRequest, PermissionDenied
+from taskdash.intake.batcher import FutureAck
+from taskdash.services.messages import InvalidMessage, parse_heartbeat, parse_registration
+
+log = structlog.get_logger("taskdash.intake")
+
+router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
+
+
+def _check_token(request: Request, runtime: RuntimeDep) -> None:
+    expected = runtime.settings.intake_token
+    if expected is None:
+        raise PermissionDenied("HTTP intake is disabled: start TaskDash with --intake-token")
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise PermissionDenied("missing or wrong intake token: send 'Authorization: Bearer TOKEN'")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InvalidRequest(f"body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+@router.post("/services", summary="Register or update a task service")
+async def post_service(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+    _check_token(request, runtime)
+    limit = runtime.settings.max_message_bytes
+    try:
+        registration = parse_registration(await _read_body(request, limit), time.time(), limit)
+    except InvalidMessage as error:
+        raise InvalidRequest(f"invalid registration: {error}") from None
+    ack = FutureAck()
+    runtime.batcher.add_registration(registration, ack)
+    await ack.future
+    return {"status": "stored", "url": registration.url}
+
+
+@router.post("/heartbeats", summary="Record a heartbeat of a task service")
+async def post_heartbeat(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+    _check_token(request, runtime)
+    limit = runtime.settings.max_message_bytes
+    try:
+        heartbeat = parse_heartbeat(await _read_body(request, limit), time.time(), limit)
+    except InvalidMessage as error:
+        raise InvalidRequest(f"invalid heartbeat: {error}") from None
+    ack = FutureAck()
+    runtime.batcher.add_heartbeat(heartbeat, ack)
+    await ack.future
+    return {"status": "stored", "url": heartbeat.url}

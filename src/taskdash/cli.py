@@ -1,0 +1,149 @@
+"""The `taskdash` command: `serve`, and the admin commands a deployment needs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from taskdash import __version__
+from taskdash.accounts.roles import Role
+from taskdash.accounts.users import create_user
+from taskdash.config import DEFAULT_DATABASE_URL, Settings, load_settings
+from taskdash.errors import TaskDashError
+from taskdash.logs import configure_logging
+from taskdash.store import open_store
+from taskdash.store.protocol import Repository
+
+T = TypeVar("T")
+
+
+def _settings_or_exit(config_file: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config_file, **overrides)
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}" for item in error.errors()
+        )
+        raise click.UsageError(f"invalid settings:\n{problems}") from None
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), envvar="TASKDASH_CONFIG",
+    help="TOML file with settings (keys as in TASKDASH_* without the prefix, in lower case).",
+)
+database_option = click.option(
+    "--database-url", help=f"sqlite:///PATH or mongodb://... [default: {DEFAULT_DATABASE_URL}]"
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="taskdash")
+def main() -> None:
+    """TaskDash: task service catalogue, task metadata and task workflow."""
+
+
+@main.command()
+@config_option
+@database_option
+@click.option("--host", help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [default: 8600].")
+@click.option("--nsqd-tcp-address", "nsqd_tcp_addresses", multiple=True, help="nsqd TCP address HOST:PORT; repeatable.")
+@click.option(
+    "--lookupd-http-address", "lookupd_http_addresses", multiple=True,
+    help="nsqlookupd HTTP address HOST:PORT; repeatable.",
+)
+@click.option("--service-topic", help="NSQ topic of registrations [default: taskService].")
+@click.option("--heartbeat-topic", help="NSQ topic of heartbeats [default: heartBeat].")
+@click.option("--channel", help="NSQ channel shared by all instances [default: taskdash].")
+@click.option("--suspect-after", type=float, help="Seconds without heartbeat before a service is suspect [default: 15].")
+@click.option("--offline-after", type=float, help="Seconds without heartbeat before a service is offline [default: 30].")
+@click.option("--poll-interval", type=float, help="Seconds between polls of one service [default: 10].")
+@click.option("--poll-method", type=click.Choice(["get", "post"]), help="GET, or POST operation=GetAllTasks [default: get].")
+@click.option("--poll-timeout", type=float, help="Seconds before one poll times out [default: 10].")
+@click.option("--poll-concurrency", type=int, help="Polls in flight at most [default: 16].")
+@click.option(
+    "--allowed-service-network", "allowed_service_networks", multiple=True,
+    help="CIDR that service URLs must resolve into; repeatable [default: any].",
+)
+@click.option("--intake-token", help="Token that enables the HTTP intake routes [default: disabled].")
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), help="Log format [default: auto].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [default: info].")
+def serve(config_file: Path | None, **options: Any) -> None:
+    """Run the TaskDash server: intake, liveness, polling, REST API and /rpost/task."""
+    settings = _settings_or_exit(config_file, **options)
+    configure_logging(settings.log_format, settings.log_level)
+
+    from taskdash.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+def _run_with_store(settings: Settings, work: Callable[[Repository], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = await open_store(settings.database_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except TaskDashError as error:
+        raise click.ClickException(error.detail) from None
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice([role.value for role in Role]),
+    help="Role of the user; repeatable.",
+)
+@click.option("--group", "groups", multiple=True, help="Group the user belongs to; repeatable.")
+@click.option("--display-name", default="", help="Name shown in the dashboard [default: NAME].")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@config_option
+@database_option
+def user_add(
+    name: str, roles: tuple[str, ...], groups: tuple[str, ...], display_name: str, password_stdin: bool,
+    config_file: Path | None, database_url: str | None,
+) -> None:
+    """Create user NAME with an Argon2id-hashed password."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise click.UsageError("no password given: pass --password-stdin and write the password to standard input")
+
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    _run_with_store(settings, lambda store: create_user(store, name, password, list(roles), list(groups), display_name))
+    click.echo(f"user {name} created with roles {', '.join(sorted(roles))}")
+
+
+@user.command("list")
+@config_option
+@database_option
+def user_list(config_file: Path | None, database_url: str | None) -> None:
+    """List user accounts with their roles and groups."""
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    users = _run_with_store(settings, lambda store: store.list_users())
+    for account in users:
+        state = " (disabled)" if account.disabled else ""
+        click.echo(f"{account.username}\troles={','.join(account.roles)}\tgroups={','.join(account.groups)}{state}")

@@ -1,0 +1,145 @@
+"""Coalescing writer for intake: the one place that writes liveness state.
+
+NSQ and HTTP intake hand parsed messages to the batcher with an Ack. Every
+`flush_interval` (or sooner when many are pending) the batcher keeps only the
+newest registration and the newest heartbeat per URL, writes them and the
+dead letters in one store transaction, and then acknowledges every message of
+the batch. So store writes grow with the number of services, not of messages,
+and a message is FINished only after its effect is committed. When the write
+fails, every message of the batch is requeued with a capped backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from taskdash import metrics
+from taskdash.errors import StoreWriteFailed, TaskDashError
+from taskdash.store.protocol import Repository
+from taskdash.store.records import DeadLetter, Heartbeat, Registration
+
+log = structlog.get_logger("taskdash.intake")
+
+MAX_REQUEUE_DELAY = 60.0
+
+
+class Ack(Protocol):
+    """How the source of a message learns its outcome."""
+
+    def committed(self) -> None: ...
+
+    def failed(self, retry_in: float) -> None: ...
+
+
+@dataclass(slots=True)
+class FutureAck:
+    """Ack for HTTP intake: the request handler awaits the future."""
+
+    future: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def committed(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def failed(self, retry_in: float) -> None:
+        if not self.future.done():
+            self.future.set_exception(StoreWriteFailed(f"storing the message failed; retry in {retry_in:.0f} s"))
+
+
+@dataclass(slots=True)
+class _Pending:
+    registrations: dict[str, Registration] = field(default_factory=dict)
+    heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+
+
+class IntakeBatcher:
+    def __init__(
+        self,
+        store: Repository,
+        flush_interval: float = 0.05,
+        max_pending: int = 5000,
+    ) -> None:
+        self._store = store
+        self._flush_interval = flush_interval
+        self._max_pending = max_pending
+        self._pending = _Pending()
+        self._wake = asyncio.Event()
+        self._failures = 0
+        self._stopping = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending.acks)
+
+    def add_registration(self, registration: Registration, ack: Ack) -> None:
+        current = self._pending.registrations.get(registration.url)
+        if current is None or registration.seen_at >= current.seen_at:
+            self._pending.registrations[registration.url] = registration
+        self._add_ack(ack)
+
+    def add_heartbeat(self, heartbeat: Heartbeat, ack: Ack) -> None:
+        current = self._pending.heartbeats.get(heartbeat.url)
+        if current is None or heartbeat.seen_at >= current.seen_at:
+            self._pending.heartbeats[heartbeat.url] = heartbeat
+        self._add_ack(ack)
+
+    def add_dead_letter(self, dead_letter: DeadLetter, ack: Ack) -> None:
+        self._pending.dead_letters.append(dead_letter)
+        self._add_ack(ack)
+
+    def _add_ack(self, ack: Ack) -> None:
+        self._pending.acks.append(ack)
+        if len(self._pending.acks) >= self._max_pending:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Flush until `stop` is called, then flush what is left."""
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.flush()
+        await self.flush()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, _Pending()
+        if not batch.acks:
+            return
+
+        started = time.perf_counter()
+        try:
+            await self._store.apply_intake_batch(
+                list(batch.registrations.values()), list(batch.heartbeats.values()), batch.dead_letters
+            )
+        except TaskDashError as error:
+            self._failures += 1
+            retry_in = min(MAX_REQUEUE_DELAY, 0.5 * 2 ** min(self._failures, 10))
+            log.error(
+                "intake_batch_failed", error=error.detail, messages=len(batch.acks),
+                failures_in_row=self._failures, retry_in=retry_in,
+            )
+            metrics.INTAKE_BATCHES.labels(result="failed").inc()
+            for ack in batch.acks:
+                ack.failed(retry_in)
+            return
+
+        self._failures = 0
+        metrics.INTAKE_BATCHES.labels(result="committed").inc()
+        metrics.INTAKE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        for ack in batch.acks:
+            ack.committed()
+        if batch.dead_letters:
+            log.warning("dead_letters_stored", count=len(batch.dead_letters))

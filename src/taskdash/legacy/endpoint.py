@@ -1,0 +1,219 @@
+"""The original front-end endpoint `/rpost/task`.
+
+One URL, an `operation` field, and answers that old front ends parse: HTTP
+200 always, a JSON string `"success"` or a JSON array on success, and
+`{"errid":N,"errmsg":"..."}` on failure with the Chinese messages of the
+original. The body may be JSON, urlencoded or multipart; a GET carries the
+fields in its query string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, Request, Response
+
+from taskdash import metrics
+from taskdash.api.session import SESSION_COOKIE, clear_session_cookie, client_address, set_session_cookie
+from taskdash.errors import ErrId, InvalidRequest, TaskDashError, error_message
+from taskdash.legacy.encoding import go_json, rows_as_objects
+from taskdash.runtime import Runtime
+from taskdash.store.records import User
+from taskdash.tasks.status import NOTGET
+
+log = structlog.get_logger("taskdash.legacy")
+
+router = APIRouter()
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_FIELD_LENGTH = 512
+STATUS_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+UNCLAIMED_KEYS = ("TaskID", "DataType", "Description", "Status", "Reserved")
+UNCLAIMED_COLUMNS = ("task_id", "data_type", "description", "status", "reserved")
+USER_TASK_KEYS = ("TaskID", "DataType", "Status", "User", "Checker", "GroupID", "Reserved")
+USER_TASK_COLUMNS = ("task_id", "data_type", "status", "user", "checker", "group_id", "reserved")
+
+SUCCESS = go_json("success")
+
+
+@dataclass(slots=True)
+class LegacyCall:
+    """One parsed request: its fields and what it needs to act."""
+
+    fields: dict[str, str]
+    request: Request
+    response: Response
+    runtime: Runtime
+
+    def field(self, *names: str, required: bool = True) -> str:
+        """Return the first non-empty field among `names` (aliases), or raise InvalidRequest."""
+        for name in names:
+            value = self.fields.get(name, "").strip()
+            if value:
+                if len(value) > MAX_FIELD_LENGTH:
+                    raise InvalidRequest(f"field {name!r} is longer than {MAX_FIELD_LENGTH} characters")
+                return value
+        if required:
+            raise InvalidRequest(f"field {names[0]!r} is missing")
+        return ""
+
+    async def user(self) -> User:
+        return await self.runtime.authenticator.user_for_token(self.request.cookies.get(SESSION_COOKIE))
+
+
+def _as_field(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise InvalidRequest(f"field value {value!r} is not a string or number")
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """Return the request's fields from its query string and its JSON, urlencoded or multipart body."""
+    fields = {key: value for key, value in request.query_params.items()}
+    if request.method != "POST":
+        return fields
+
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"body of {declared} bytes is over the limit of {MAX_BODY_BYTES} bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = await request.form()
+        except Exception as error:  # noqa: BLE001 - python-multipart raises several unrelated types
+            raise InvalidRequest(f"the form body could not be parsed: {error}") from None
+        fields.update({key: value for key, value in form.items() if isinstance(value, str)})
+        return fields
+
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"body of {len(body)} bytes is over the limit of {MAX_BODY_BYTES} bytes")
+    if not body.strip():
+        return fields
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"body is not JSON, urlencoded or multipart form data: {error}") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest(f"the JSON body is a {type(document).__name__}, expected an object")
+    fields.update({str(key): _as_field(value) for key, value in document.items()})
+    return fields
+
+
+async def user_login(call: LegacyCall) -> bytes:
+    result = await call.runtime.authenticator.login(
+        call.field("username"), call.field("password"), client_address(call.request)
+    )
+    set_session_cookie(call.response, result.token, call.runtime.settings)
+    return SUCCESS
+
+
+async def user_logout(call: LegacyCall) -> bytes:
+    await call.runtime.authenticator.logout(call.request.cookies.get(SESSION_COOKIE))
+    clear_session_cookie(call.response, call.runtime.settings)
+    return SUCCESS
+
+
+async def get_unclaimed_tasks(call: LegacyCall) -> bytes:
+    await call.user()
+    # Some original clients send the status under the key "username".
+    status = call.field("status", "username", required=False) or NOTGET
+    if not STATUS_PATTERN.match(status):
+        raise InvalidRequest(f"invalid status {status!r}: use letters, digits, '_', '.' or '-'")
+    listable = call.runtime.monitor.snapshot.listable_urls()
+    rows = await call.runtime.workflow.task_rows_by_status(status, listable, UNCLAIMED_COLUMNS)
+    return rows_as_objects(UNCLAIMED_KEYS, rows)
+
+
+async def get_user_tasks(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    rows = await call.runtime.workflow.user_task_rows(actor, call.field("user"), USER_TASK_COLUMNS)
+    return rows_as_objects(USER_TASK_KEYS, rows)
+
+
+async def claim_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.claim(actor, call.field("task_id", "id", "TaskID"))
+    return SUCCESS
+
+
+async def assign_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.assign(
+        actor,
+        call.field("task_id", "id", "TaskID"),
+        call.field("user"),
+        checker=call.field("checker", required=False),
+        group=call.field("group", "group_id", "GroupID", required=False),
+    )
+    return SUCCESS
+
+
+Operation = Callable[[LegacyCall], Awaitable[bytes]]
+
+# Keys are lower case: operation names match case-insensitively.
+OPERATIONS: dict[str, tuple[Operation, ErrId]] = {
+    "userlogin": (user_login, ErrId.STORE_WRITE_FAILED),
+    "userlogout": (user_logout, ErrId.STORE_WRITE_FAILED),
+    "getunclaimedtasks": (get_unclaimed_tasks, ErrId.STORE_READ_FAILED),
+    "getusertasks": (get_user_tasks, ErrId.STORE_READ_FAILED),
+    "claimtask": (claim_task, ErrId.STORE_WRITE_FAILED),
+    "taskbind": (claim_task, ErrId.STORE_WRITE_FAILED),
+    "assigntask": (assign_task, ErrId.STORE_WRITE_FAILED),
+}
+
+
+def error_body(errid: ErrId) -> bytes:
+    return go_json({"errid": int(errid), "errmsg": error_message(errid, "zh")})
+
+
+@router.api_route("/rpost/task", methods=["GET", "POST"], include_in_schema=False)
+async def rpost_task(request: Request) -> Response:
+    # Operations set cookies on this placeholder; its Set-Cookie headers are copied to the answer.
+    cookies = Response()
+    runtime: Runtime = request.app.state.runtime
+    operation_name = ""
+    unexpected_errid = ErrId.BAD_REQUEST
+    try:
+        fields = await read_fields(request)
+        operation_name = fields.get("operation", "").strip()
+        if not operation_name:
+            raise InvalidRequest("field 'operation' is missing")
+        entry = OPERATIONS.get(operation_name.lower())
+        if entry is None:
+            raise InvalidRequest(
+                f"unknown operation {operation_name[:64]!r}: expected one of userLogin, userLogout, "
+                "GetUnclaimedTasks, GetUserTasks, ClaimTask, TaskBind, AssignTask"
+            )
+        operation, unexpected_errid = entry
+        body = await operation(LegacyCall(fields, request, cookies, runtime))
+        errid = ErrId.SUCCESS
+    except TaskDashError as error:
+        errid = error.errid
+        body = error_body(errid)
+        log.warning("legacy_request_rejected", operation=operation_name[:64], errid=int(errid), reason=error.detail,
+                    client=client_address(request))
+    except Exception:
+        errid = unexpected_errid
+        body = error_body(errid)
+        log.exception("legacy_request_failed", operation=operation_name[:64], errid=int(errid))
+
+    label = operation_name.lower() if operation_name.lower() in OPERATIONS else "unknown"
+    metrics.LEGACY_REQUESTS.labels(operation=label, errid=str(int(errid))).inc()
+    response = Response(content=body, media_type=JSON_CONTENT_TYPE)
+    response.raw_headers.extend(header for header in cookies.raw_headers if header[0] == b"set-cookie")
+    return response

@@ -1,0 +1,118 @@
+"""Periodic polling of every live task service.
+
+One loop wakes every second and starts a poll for each service that is not
+offline and whose next poll is due. A semaphore bounds the polls in flight,
+and a service never has two polls at once. A failing service is retried
+after a capped exponential backoff; its failure is stored on the service
+and never stops the other polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import time
+
+import httpx
+import structlog
+
+from taskdash import metrics
+from taskdash.config import Settings
+from taskdash.errors import TaskDashError
+from taskdash.metadata.sync import sync_service_tasks
+from taskdash.polling.fetch import PollError, check_allowed, fetch_task_list
+from taskdash.services.liveness import LivenessMonitor, ServiceState
+from taskdash.store.protocol import Repository
+
+log = structlog.get_logger("taskdash.polling")
+
+TICK_SECONDS = 1.0
+MAX_ERROR_LENGTH = 500
+
+
+def backoff_delay(interval: float, failures: int, ceiling: float) -> float:
+    """Return the wait before the next poll after `failures` failures in a row."""
+    if failures <= 0:
+        return interval
+    return min(ceiling, interval * 2 ** min(failures, 20))
+
+
+class Poller:
+    def __init__(self, settings: Settings, store: Repository, monitor: LivenessMonitor, client: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._store = store
+        self._monitor = monitor
+        self._client = client
+        self._semaphore = asyncio.Semaphore(settings.poll_concurrency)
+        self._networks = [ipaddress.ip_network(network, strict=False) for network in settings.allowed_service_networks]
+        self._next_poll: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        while True:
+            self.start_due_polls(time.time())
+            await asyncio.sleep(TICK_SECONDS)
+
+    def start_due_polls(self, now: float) -> None:
+        for url, state in self._monitor.snapshot.states.items():
+            if state is ServiceState.OFFLINE or url in self._in_flight:
+                continue
+            if self._next_poll.get(url, 0.0) > now:
+                continue
+            task = asyncio.create_task(self.poll(url), name=f"poll {url}")
+            self._in_flight[url] = task
+            task.add_done_callback(lambda _, url=url: self._in_flight.pop(url, None))
+
+    async def stop(self) -> None:
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def poll(self, url: str) -> None:
+        """Poll one service and store its tasks and the outcome; never raises except on cancel."""
+        async with self._semaphore:
+            started = time.time()
+            error = ""
+            try:
+                await check_allowed(url, self._networks)
+                parsed = await fetch_task_list(
+                    self._client, url, self._settings.poll_method, self._settings.poll_timeout,
+                    self._settings.poll_max_bytes,
+                )
+                result = await sync_service_tasks(self._store, url, parsed.tasks, time.time())
+            except PollError as failure:
+                error = str(failure)
+            except TaskDashError as failure:
+                error = f"storing the tasks failed: {failure.detail}"
+
+            finished = time.time()
+            metrics.POLL_SECONDS.observe(finished - started)
+            failures = self._failures.get(url, 0) + 1 if error else 0
+            self._failures[url] = failures
+            interval = self._settings.poll_interval
+            delay = backoff_delay(interval, failures, max(self._settings.poll_max_backoff, interval))
+            # Jitter keeps services that registered together from being polled in lockstep.
+            self._next_poll[url] = started + delay * random.uniform(0.9, 1.1)
+
+            if error:
+                metrics.POLLS.labels(result="failed").inc()
+                log.warning("poll_failed", service_url=url, error=error, failures_in_row=failures, retry_in=round(delay, 1))
+            else:
+                metrics.POLLS.labels(result="ok").inc()
+                warnings = "; ".join(parsed.warnings)
+                changed = result.created or result.updated or result.missing or result.conflicts
+                (log.info if changed else log.debug)(
+                    "poll_done", service_url=url, tasks=len(parsed.tasks), created=result.created,
+                    updated=result.updated, missing=result.missing, conflicts=result.conflicts,
+                    warnings=warnings or None, seconds=round(finished - started, 3),
+                )
+            await self._record(url, finished, error, failures)
+
+    async def _record(self, url: str, at: float, error: str, failures: int) -> None:
+        try:
+            await self._store.record_poll(url, at, not error, error[:MAX_ERROR_LENGTH], failures)
+        except TaskDashError as failure:
+            log.error("poll_result_not_stored", service_url=url, error=failure.detail)

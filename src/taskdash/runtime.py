@@ -1,0 +1,169 @@
+"""The running parts of one TaskDash instance, started and stopped together.
+
+Start order: store, batcher, NSQ intake, liveness refresh, poller. Stop
+order is the reverse, so the intake stops handing out messages before the
+batcher's last flush, and the store closes last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+
+from taskdash import __version__, metrics
+from taskdash.accounts.throttle import LoginThrottle
+from taskdash.accounts.users import Authenticator
+from taskdash.config import Settings
+from taskdash.errors import TaskDashError
+from taskdash.intake.batcher import IntakeBatcher
+from taskdash.intake.nsq_consumer import NsqIntake
+from taskdash.polling.poller import Poller
+from taskdash.services.liveness import LivenessMonitor, LivenessPolicy, ServiceState
+from taskdash.store import open_store
+from taskdash.store.protocol import Repository
+from taskdash.tasks.workflow import Workflow
+
+log = structlog.get_logger("taskdash")
+
+LIVENESS_REFRESH_SECONDS = 1.0
+SESSION_PURGE_SECONDS = 3600.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Repository
+    monitor: LivenessMonitor
+    batcher: IntakeBatcher
+    authenticator: Authenticator
+    workflow: Workflow
+    intake: NsqIntake | None = None
+    poller: Poller | None = None
+    http_client: httpx.AsyncClient | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        store = await open_store(settings.database_url)
+        policy = LivenessPolicy(
+            suspect_after=settings.suspect_after, offline_after=settings.offline_after,
+            mass_silence_ratio=settings.mass_silence_ratio,
+            mass_silence_min_services=settings.mass_silence_min_services,
+        )
+        runtime = cls(
+            settings=settings,
+            store=store,
+            monitor=LivenessMonitor(policy, intake_expected=settings.nsq_enabled),
+            batcher=IntakeBatcher(
+                store, flush_interval=settings.intake_flush_interval, max_pending=settings.max_in_flight * 2
+            ),
+            authenticator=Authenticator(
+                store, settings.session_ttl, LoginThrottle(settings.login_max_failures, settings.login_failure_window)
+            ),
+            workflow=Workflow(store, settings.max_tasks_in_work),
+        )
+        runtime._spawn(runtime.batcher.run(), "intake batcher")
+        if settings.nsq_enabled:
+            runtime.intake = NsqIntake(settings, runtime.batcher)
+            runtime.intake.start()
+        else:
+            log.warning("nsq_intake_disabled", hint="pass --nsqd-tcp-address or --lookupd-http-address")
+        await runtime.refresh_liveness()
+        runtime._spawn(runtime._refresh_liveness_forever(), "liveness refresh")
+
+        runtime.http_client = httpx.AsyncClient(
+            follow_redirects=False, headers={"User-Agent": f"taskdash/{__version__}"},
+            limits=httpx.Limits(max_connections=settings.poll_concurrency * 2),
+        )
+        runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client)
+        runtime._spawn(runtime.poller.run(), "poller")
+        runtime._spawn(runtime._purge_sessions_forever(), "session purge")
+        log.info("taskdash_started", version=__version__, database_url=_safe_url(settings.database_url))
+        return runtime
+
+    def _spawn(self, coroutine, name: str) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(self._report_crash)
+        self._tasks.append(task)
+
+    @staticmethod
+    def _report_crash(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background_task_crashed", task=task.get_name(), error=repr(task.exception()))
+
+    async def refresh_liveness(self) -> None:
+        now = time.time()
+        if self.intake is not None:
+            self.monitor.set_intake_connected(self.intake.connected(), now)
+        previous = self.monitor.snapshot
+        snapshot = self.monitor.refresh(await self.store.heartbeat_times(), now)
+        if snapshot.blind_reason != previous.blind_reason:
+            log.warning("liveness_blind", reason=snapshot.blind_reason) if snapshot.blind_reason else log.info(
+                "liveness_restored"
+            )
+        for url, state in snapshot.states.items():
+            before = previous.states.get(url)
+            if before is not None and before is not state:
+                log.info("service_state_changed", service_url=url, before=before, after=state)
+        for state in ServiceState:
+            metrics.SERVICES.labels(state=state.value).set(
+                sum(1 for value in snapshot.states.values() if value is state)
+            )
+
+    async def _refresh_liveness_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LIVENESS_REFRESH_SECONDS)
+            try:
+                await self.refresh_liveness()
+            except TaskDashError as error:
+                log.error("liveness_refresh_failed", error=error.detail)
+
+    async def _purge_sessions_forever(self) -> None:
+        while True:
+            try:
+                removed = await self.store.delete_expired_sessions(time.time())
+                if removed:
+                    log.info("sessions_expired", count=removed)
+            except TaskDashError as error:
+                log.error("session_purge_failed", error=error.detail)
+            await asyncio.sleep(SESSION_PURGE_SECONDS)
+
+    def readiness(self) -> dict[str, str]:
+        """Return the readiness of each dependency: "ok" or what is wrong."""
+        checks = {"store": "ok"}
+        if self.intake is not None:
+            checks["nsq"] = "ok" if self.intake.connected() else "not connected to any nsqd"
+        return checks
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if self.intake is not None:
+            self.intake.pause()
+        # The batcher's last flush FINishes what is pending while the nsqd connections are still open.
+        self.batcher.stop()
+        for task in self._tasks:
+            if task.get_name() != "intake batcher":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.intake is not None:
+            self.intake.close()
+        if self.http_client is not None:
+            await self.http_client.aclose()
+        await self.store.close()
+        log.info("taskdash_stopped")
+
+
+def _safe_url(url: str) -> str:
+    """Return `url` without a password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -1,0 +1,111 @@
+"""Parsing of registration and heartbeat bodies, shared by the NSQ and HTTP intake.
+
+Lenient on form, strict on meaning: `type`, `reserved` and `time` may be
+missing, numbers are accepted where the original sends strings, and unknown
+registration fields are kept as extras. A body that can never mean anything
+(not JSON, not an object, wrong types, no usable `url`, too large) raises
+InvalidMessage, whose text becomes the dead letter's reason.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from taskdash.store.records import Heartbeat, Registration
+
+MAX_URL_LENGTH = 2048
+MAX_FIELD_LENGTH = 4096
+REGISTRATION_FIELDS = ("url", "name", "type", "reserved")
+
+
+class InvalidMessage(ValueError):
+    """Raised for a body that no retry can make valid."""
+
+
+def _load_object(body: bytes, max_bytes: int) -> dict[str, Any]:
+    if len(body) > max_bytes:
+        raise InvalidMessage(f"body of {len(body)} bytes is over the limit of {max_bytes} bytes")
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidMessage(f"body is not valid UTF-8 JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidMessage(f"body is a JSON {type(value).__name__}, expected an object")
+    return value
+
+
+def check_service_url(value: Any) -> str:
+    """Return `value` if it is an absolute http(s) URL with a host, else raise InvalidMessage."""
+    if value is None:
+        raise InvalidMessage("field 'url' is missing")
+    if not isinstance(value, str):
+        raise InvalidMessage(f"field 'url' is a {type(value).__name__}, expected a string")
+    url = value.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidMessage(f"field 'url' is {len(url)} characters long, the limit is {MAX_URL_LENGTH}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as error:
+        raise InvalidMessage(f"field 'url' {url!r} is not a valid URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidMessage(f"field 'url' {url!r} is not an absolute http(s) URL")
+    return url
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InvalidMessage(f"field {key!r} is a {type(value).__name__}, expected a string")
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_FIELD_LENGTH:
+        raise InvalidMessage(f"field {key!r} is {len(text)} characters long, the limit is {MAX_FIELD_LENGTH}")
+    return text
+
+
+def _sender_time(body: dict[str, Any]) -> float | None:
+    value = body.get("time")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidMessage("field 'time' is a boolean, expected Unix seconds")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InvalidMessage(f"field 'time' {value!r} is not a number of Unix seconds") from None
+    if not isinstance(value, (int, float)):
+        raise InvalidMessage(f"field 'time' is a {type(value).__name__}, expected Unix seconds")
+    if not math.isfinite(value) or value < 0:
+        raise InvalidMessage(f"field 'time' {value!r} is not a valid Unix time")
+    # Some senders use milliseconds; anything past year 5138 in seconds is read as milliseconds.
+    return value / 1000 if value > 1e11 else float(value)
+
+
+def parse_registration(body: bytes, seen_at: float, max_bytes: int) -> Registration:
+    """Parse a `taskService` body into a Registration seen at server time `seen_at`."""
+    document = _load_object(body, max_bytes)
+    extra = {key: value for key, value in document.items() if key not in REGISTRATION_FIELDS}
+    return Registration(
+        url=check_service_url(document.get("url")),
+        name=_text(document, "name"),
+        type=_text(document, "type"),
+        reserved=_text(document, "reserved"),
+        extra=extra,
+        seen_at=seen_at,
+    )
+
+
+def parse_heartbeat(body: bytes, seen_at: float, max_bytes: int) -> Heartbeat:
+    """Parse a `heartBeat` body into a Heartbeat seen at server time `seen_at`.
+
+    The sender's `time` is kept only to show clock skew; liveness uses `seen_at`.
+    """
+    document = _load_object(body, max_bytes)
+    return Heartbeat(url=check_service_url(document.get("url")), seen_at=seen_at, sender_time=_sender_time(document))

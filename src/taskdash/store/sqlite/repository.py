@@ -1,0 +1,530 @@
+"""SQLite implementation of the repository protocol.
+
+All writes run on one dedicated thread with one connection, each as a
+whole `BEGIN IMMEDIATE` transaction, so writes are serialised and a
+claim's check-and-set is atomic. Reads run on a small pool of threads with
+their own connections; WAL mode lets them proceed while a write is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+
+from taskdash.errors import InvalidRequest, StoreReadFailed, StoreWriteFailed
+from taskdash.store.protocol import TASK_COLUMNS, ClaimOutcome
+from taskdash.store.records import (
+    ClaimRequest,
+    DeadLetter,
+    Heartbeat,
+    HistoryEntry,
+    Registration,
+    ServiceRecord,
+    Session,
+    TaskQuery,
+    TaskRecord,
+    User,
+)
+from taskdash.store.sqlite.schema import migrate
+from taskdash.tasks.status import NOTGET, RUNNING
+
+log = structlog.get_logger("taskdash.store.sqlite")
+
+T = TypeVar("T")
+
+READER_THREADS = 2
+BUSY_TIMEOUT_MS = 10_000
+
+_TASK_SELECT = (
+    'SELECT task_id, service_url, status, data_type, description, service_status, reserved, project_id, '
+    'instance_id, url, create_time, extra, "user", checker, group_id, missing, fingerprint, version, '
+    "created_at, updated_at, claimed_at FROM task"
+)
+
+_SERVICE_SELECT = (
+    "SELECT s.url, s.name, s.type, s.reserved, s.extra, s.registered, s.first_seen_at, s.registered_at, "
+    "s.last_heartbeat_at, s.last_heartbeat_received_at, s.last_sender_time, s.last_poll_at, s.last_poll_ok, "
+    "s.last_poll_error, s.poll_failures, s.archived, "
+    "(SELECT count(*) FROM task t WHERE t.service_url = s.url AND t.missing = 0) "
+    "FROM service s"
+)
+
+
+def database_path(url: str) -> Path:
+    """Return the file path of a `sqlite:///PATH` URL (`sqlite:////abs/path` for absolute paths)."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"invalid SQLite URL {url!r}: expected sqlite:///PATH")
+    path = url.removeprefix("sqlite:///")
+    if not path:
+        raise ValueError(f"invalid SQLite URL {url!r}: the path is empty")
+    return Path(path)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    return connection
+
+
+def _task_from_row(row: Sequence[Any]) -> TaskRecord:
+    return TaskRecord(
+        task_id=row[0], service_url=row[1], status=row[2], data_type=row[3], description=row[4],
+        service_status=row[5], reserved=row[6], project_id=row[7], instance_id=row[8], url=row[9],
+        create_time=row[10], extra=orjson.loads(row[11]), user=row[12], checker=row[13],
+        group_id=row[14], missing=bool(row[15]), fingerprint=row[16], version=row[17],
+        created_at=row[18], updated_at=row[19], claimed_at=row[20],
+    )
+
+
+def _task_params(task: TaskRecord) -> tuple[Any, ...]:
+    return (
+        task.task_id, task.service_url, task.status, task.data_type, task.description,
+        task.service_status, task.reserved, task.project_id, task.instance_id, task.url,
+        task.create_time, orjson.dumps(task.extra).decode(), task.user, task.checker, task.group_id,
+        int(task.missing), task.fingerprint, task.version, task.created_at, task.updated_at,
+        task.claimed_at,
+    )
+
+
+def _history_params(entry: HistoryEntry) -> tuple[Any, ...]:
+    return (
+        entry.task_id, entry.at, entry.actor, entry.actor_kind, entry.from_status,
+        entry.to_status, entry.reason,
+    )
+
+
+def _user_from_row(row: Sequence[Any]) -> User:
+    return User(
+        username=row[0], display_name=row[1], password_hash=row[2],
+        roles=tuple(orjson.loads(row[3])), groups=tuple(orjson.loads(row[4])),
+        disabled=bool(row[5]), created_at=row[6],
+    )
+
+
+def _where(query: TaskQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.status:
+        clauses.append("status = ?")
+        params.append(query.status)
+    if query.user:
+        clauses.append('"user" = ?')
+        params.append(query.user)
+    if query.users is not None:
+        clauses.append('"user" IN (SELECT value FROM json_each(?))')
+        params.append(orjson.dumps(list(query.users)).decode())
+    if query.service_urls is not None:
+        clauses.append("service_url IN (SELECT value FROM json_each(?))")
+        params.append(orjson.dumps(list(query.service_urls)).decode())
+    if not query.include_missing:
+        clauses.append("missing = 0")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class SQLiteRepository:
+    """Repository on one SQLite database file in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+
+    @classmethod
+    async def open(cls, url: str) -> SQLiteRepository:
+        """Open (creating if needed) the database at `url` and apply pending migrations."""
+        repository = cls(database_path(url))
+        await asyncio.get_running_loop().run_in_executor(repository._writer_pool, repository._open_writer)
+        return repository
+
+    def _open_writer(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = _connect(self.path)
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            log.warning("sqlite_wal_unavailable", path=str(self.path), journal_mode=mode)
+        applied = migrate(connection)
+        if applied:
+            log.info("sqlite_migrated", path=str(self.path), versions=applied)
+        self._writer = connection
+        with self._connections_lock:
+            self._connections.append(connection)
+
+    def _reader(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = _connect(self.path)
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            return work(self._reader())
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
+        except sqlite3.Error as error:
+            log.error("sqlite_read_failed", path=str(self.path), error=str(error))
+            raise StoreReadFailed(f"reading {self.path} failed: {error}") from error
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside one write transaction on the writer thread."""
+
+        def run() -> T:
+            assert self._writer is not None, "the repository is closed"
+            connection = self._writer
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+        except sqlite3.Error as error:
+            log.error("sqlite_write_failed", path=str(self.path), error=str(error))
+            raise StoreWriteFailed(f"writing {self.path} failed: {error}") from error
+
+    async def ping(self) -> None:
+        await self._read(lambda connection: connection.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        def close_all() -> None:
+            with self._connections_lock:
+                for connection in self._connections:
+                    connection.close()
+                self._connections.clear()
+            self._writer = None
+
+        # Closing on the writer thread waits for queued writes; readers are idle once the app stops.
+        self._reader_pool.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(self._writer_pool, close_all)
+        self._writer_pool.shutdown(wait=True)
+
+    # Services and intake.
+
+    async def apply_intake_batch(
+        self,
+        registrations: Sequence[Registration],
+        heartbeats: Sequence[Heartbeat],
+        dead_letters: Sequence[DeadLetter],
+    ) -> None:
+        def work(connection: sqlite3.Connection) -> None:
+            connection.executemany(
+                """
+                INSERT INTO service (url, name, type, reserved, extra, registered, first_seen_at, registered_at)
+                VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+                ON CONFLICT (url) DO UPDATE SET
+                    name = excluded.name, type = excluded.type, reserved = excluded.reserved,
+                    extra = excluded.extra, registered = 1, registered_at = excluded.registered_at
+                WHERE service.registered_at IS NULL OR excluded.registered_at >= service.registered_at
+                """,
+                [
+                    (r.url, r.name, r.type, r.reserved, orjson.dumps(r.extra).decode(), r.seen_at, r.seen_at)
+                    for r in registrations
+                ],
+            )
+            # SET expressions read the old row, so the CASE compares against the stored heartbeat.
+            connection.executemany(
+                """
+                INSERT INTO service (url, first_seen_at, last_heartbeat_at, last_heartbeat_received_at,
+                                     last_sender_time)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (url) DO UPDATE SET
+                    last_sender_time = CASE
+                        WHEN service.last_heartbeat_at IS NULL
+                             OR excluded.last_heartbeat_at >= service.last_heartbeat_at
+                        THEN excluded.last_sender_time ELSE service.last_sender_time END,
+                    last_heartbeat_received_at = CASE
+                        WHEN service.last_heartbeat_at IS NULL
+                             OR excluded.last_heartbeat_at >= service.last_heartbeat_at
+                        THEN excluded.last_heartbeat_received_at ELSE service.last_heartbeat_received_at END,
+                    last_heartbeat_at = max(coalesce(service.last_heartbeat_at, 0), excluded.last_heartbeat_at)
+                """,
+                [(h.url, h.seen_at, h.seen_at, h.seen_at, h.sender_time) for h in heartbeats],
+            )
+            connection.executemany(
+                "INSERT INTO dead_letter (topic, source, body, reason, received_at) VALUES (?, ?, ?, ?, ?)",
+                [(d.topic, d.source, d.body, d.reason, d.received_at) for d in dead_letters],
+            )
+
+        await self._write(work)
+
+    async def list_services(self, include_archived: bool = False) -> list[ServiceRecord]:
+        sql = _SERVICE_SELECT + ("" if include_archived else " WHERE s.archived = 0") + " ORDER BY s.url"
+
+        def work(connection: sqlite3.Connection) -> list[ServiceRecord]:
+            return [
+                ServiceRecord(
+                    url=row[0], name=row[1], type=row[2], reserved=row[3], extra=orjson.loads(row[4]),
+                    registered=bool(row[5]), first_seen_at=row[6], registered_at=row[7],
+                    last_heartbeat_at=row[8], last_heartbeat_received_at=row[9], last_sender_time=row[10],
+                    last_poll_at=row[11], last_poll_ok=None if row[12] is None else bool(row[12]),
+                    last_poll_error=row[13], poll_failures=row[14], archived=bool(row[15]),
+                    task_count=row[16],
+                )
+                for row in connection.execute(sql)
+            ]
+
+        return await self._read(work)
+
+    async def heartbeat_times(self) -> dict[str, float | None]:
+        def work(connection: sqlite3.Connection) -> dict[str, float | None]:
+            return dict(connection.execute("SELECT url, last_heartbeat_at FROM service WHERE archived = 0"))
+
+        return await self._read(work)
+
+    async def record_poll(self, url: str, at: float, ok: bool, error: str, failures: int) -> None:
+        def work(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "UPDATE service SET last_poll_at = ?, last_poll_ok = ?, last_poll_error = ?, poll_failures = ? "
+                "WHERE url = ?",
+                (at, int(ok), error, failures, url),
+            )
+
+        await self._write(work)
+
+    async def list_dead_letters(self, limit: int, before_id: int | None = None) -> list[DeadLetter]:
+        def work(connection: sqlite3.Connection) -> list[DeadLetter]:
+            rows = connection.execute(
+                "SELECT id, topic, source, body, reason, received_at FROM dead_letter "
+                "WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (before_id if before_id is not None else 2**62, limit),
+            )
+            return [
+                DeadLetter(id=row[0], topic=row[1], source=row[2], body=bytes(row[3]), reason=row[4],
+                           received_at=row[5])
+                for row in rows
+            ]
+
+        return await self._read(work)
+
+    # Tasks.
+
+    async def task_fingerprints(self, service_url: str) -> dict[str, tuple[str, bool]]:
+        def work(connection: sqlite3.Connection) -> dict[str, tuple[str, bool]]:
+            rows = connection.execute(
+                "SELECT task_id, fingerprint, missing FROM task WHERE service_url = ?", (service_url,)
+            )
+            return {row[0]: (row[1], bool(row[2])) for row in rows}
+
+        return await self._read(work)
+
+    async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord]:
+        def work(connection: sqlite3.Connection) -> list[TaskRecord]:
+            rows = connection.execute(
+                _TASK_SELECT + " WHERE task_id IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(list(task_ids)).decode(),),
+            )
+            return [_task_from_row(row) for row in rows]
+
+        return await self._read(work)
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        found = await self.get_tasks([task_id])
+        return found[0] if found else None
+
+    async def insert_tasks(self, tasks: Sequence[TaskRecord], history: Sequence[HistoryEntry]) -> list[str]:
+        def work(connection: sqlite3.Connection) -> list[str]:
+            skipped: set[str] = set()
+            for task in tasks:
+                cursor = connection.execute(
+                    "INSERT INTO task VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (task_id) DO NOTHING",
+                    _task_params(task),
+                )
+                if cursor.rowcount == 0:
+                    skipped.add(task.task_id)
+            connection.executemany(
+                "INSERT INTO task_history (task_id, at, actor, actor_kind, from_status, to_status, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [_history_params(entry) for entry in history if entry.task_id not in skipped],
+            )
+            return sorted(skipped)
+
+        return await self._write(work)
+
+    async def update_tasks(
+        self, updates: Sequence[tuple[TaskRecord, int]], history: Sequence[HistoryEntry]
+    ) -> list[str]:
+        def work(connection: sqlite3.Connection) -> list[str]:
+            stale: set[str] = set()
+            for task, expected_version in updates:
+                params = _task_params(task)
+                cursor = connection.execute(
+                    'UPDATE task SET service_url = ?, status = ?, data_type = ?, description = ?, '
+                    'service_status = ?, reserved = ?, project_id = ?, instance_id = ?, url = ?, '
+                    'create_time = ?, extra = ?, "user" = ?, checker = ?, group_id = ?, missing = ?, '
+                    "fingerprint = ?, version = version + 1, created_at = ?, updated_at = ?, claimed_at = ? "
+                    "WHERE task_id = ? AND version = ?",
+                    (*params[1:17], *params[18:21], task.task_id, expected_version),
+                )
+                if cursor.rowcount == 0:
+                    stale.add(task.task_id)
+            connection.executemany(
+                "INSERT INTO task_history (task_id, at, actor, actor_kind, from_status, to_status, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [_history_params(entry) for entry in history if entry.task_id not in stale],
+            )
+            return sorted(stale)
+
+        return await self._write(work)
+
+    async def set_missing(self, service_url: str, task_ids: Sequence[str], missing: bool, at: float) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            cursor = connection.execute(
+                "UPDATE task SET missing = ?, updated_at = ?, version = version + 1 "
+                "WHERE service_url = ? AND missing != ? AND task_id IN (SELECT value FROM json_each(?))",
+                (int(missing), at, service_url, int(missing), orjson.dumps(list(task_ids)).decode()),
+            )
+            return cursor.rowcount
+
+        return await self._write(work)
+
+    async def change_owner(self, request: ClaimRequest) -> tuple[str, TaskRecord | None]:
+        def work(connection: sqlite3.Connection) -> tuple[str, TaskRecord | None]:
+            row = connection.execute(_TASK_SELECT + " WHERE task_id = ?", (request.task_id,)).fetchone()
+            if row is None:
+                return ClaimOutcome.NOT_FOUND, None
+            task = _task_from_row(row)
+            if task.missing:
+                return ClaimOutcome.NOT_FOUND, task
+
+            reassign = request.allow_reassign and task.status == RUNNING
+            if task.status != NOTGET and not reassign:
+                taken = task.status == RUNNING or bool(task.user)
+                return (ClaimOutcome.ALREADY_CLAIMED if taken else ClaimOutcome.INVALID_STATUS), task
+
+            if request.max_in_work and task.user != request.user:
+                (in_work,) = connection.execute(
+                    'SELECT count(*) FROM task WHERE "user" = ? AND status = ? AND missing = 0',
+                    (request.user, RUNNING),
+                ).fetchone()
+                if in_work >= request.max_in_work:
+                    return ClaimOutcome.LIMIT_REACHED, task
+
+            connection.execute(
+                'UPDATE task SET status = ?, "user" = ?, checker = ?, group_id = ?, claimed_at = ?, '
+                "updated_at = ?, version = version + 1 WHERE task_id = ?",
+                (RUNNING, request.user, request.checker, request.group_id, request.at, request.at, task.task_id),
+            )
+            connection.execute(
+                "INSERT INTO task_history (task_id, at, actor, actor_kind, from_status, to_status, reason) "
+                "VALUES (?, ?, ?, 'user', ?, ?, ?)",
+                (task.task_id, request.at, request.actor, task.status, RUNNING, request.reason),
+            )
+            task.status, task.user, task.checker, task.group_id = RUNNING, request.user, request.checker, request.group_id
+            task.claimed_at, task.updated_at, task.version = request.at, request.at, task.version + 1
+            return ClaimOutcome.DONE, task
+
+        return await self._write(work)
+
+    async def task_columns(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
+        unknown = set(columns) - TASK_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown task columns {sorted(unknown)}")
+        where, params = _where(query)
+        selected = ", ".join(f'"{column}"' for column in columns)
+        sql = f"SELECT {selected} FROM task{where} ORDER BY rowid"
+
+        def work(connection: sqlite3.Connection) -> list[tuple]:
+            return connection.execute(sql, params).fetchall()
+
+        return await self._read(work)
+
+    async def task_history(self, task_id: str) -> list[HistoryEntry]:
+        def work(connection: sqlite3.Connection) -> list[HistoryEntry]:
+            rows = connection.execute(
+                "SELECT task_id, at, actor, actor_kind, from_status, to_status, reason FROM task_history "
+                "WHERE task_id = ? ORDER BY id",
+                (task_id,),
+            )
+            return [HistoryEntry(*row) for row in rows]
+
+        return await self._read(work)
+
+    # Accounts.
+
+    async def add_user(self, user: User) -> None:
+        def work(connection: sqlite3.Connection) -> None:
+            try:
+                connection.execute(
+                    "INSERT INTO account (username, display_name, password_hash, roles, groups, disabled, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user.username, user.display_name, user.password_hash,
+                        orjson.dumps(sorted(user.roles)).decode(), orjson.dumps(sorted(user.groups)).decode(),
+                        int(user.disabled), user.created_at,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidRequest(f"user {user.username!r} already exists: choose another username") from None
+
+        await self._write(work)
+
+    async def get_user(self, username: str) -> User | None:
+        def work(connection: sqlite3.Connection) -> User | None:
+            row = connection.execute(
+                "SELECT username, display_name, password_hash, roles, groups, disabled, created_at "
+                "FROM account WHERE username = ?",
+                (username,),
+            ).fetchone()
+            return None if row is None else _user_from_row(row)
+
+        return await self._read(work)
+
+    async def list_users(self) -> list[User]:
+        def work(connection: sqlite3.Connection) -> list[User]:
+            rows = connection.execute(
+                "SELECT username, display_name, password_hash, roles, groups, disabled, created_at "
+                "FROM account ORDER BY username"
+            )
+            return [_user_from_row(row) for row in rows]
+
+        return await self._read(work)
+
+    async def add_session(self, session: Session) -> None:
+        def work(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO session (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (session.token_hash, session.username, session.created_at, session.expires_at),
+            )
+
+        await self._write(work)
+
+    async def get_session(self, token_hash: str) -> Session | None:
+        def work(connection: sqlite3.Connection) -> Session | None:
+            row = connection.execute(
+                "SELECT token_hash, username, created_at, expires_at FROM session WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+            return None if row is None else Session(*row)
+
+        return await self._read(work)
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self._write(lambda connection: connection.execute("DELETE FROM session WHERE token_hash = ?", (token_hash,)))
+
+    async def delete_expired_sessions(self, now: float) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            return connection.execute("DELETE FROM session WHERE expires_at <= ?", (now,)).rowcount
+
+        return await self._write(work)

@@ -1,0 +1,124 @@
+"""Claims, assignments and task lists, with their permission rules.
+
+Permissions are checked here, in the domain, so every adapter (legacy
+endpoint, REST API, CLI) enforces the same rules:
+
+- editors claim free tasks and see their own tasks;
+- managers assign tasks to members of their groups and see those members' tasks;
+- admins do everything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from taskdash.accounts.roles import Role
+from taskdash.errors import (
+    AlreadyClaimed,
+    CheckerIsEditor,
+    InvalidStateChange,
+    PermissionDenied,
+    TaskLimitReached,
+    TaskNotFound,
+    UserNotFound,
+)
+from taskdash.store.protocol import ClaimOutcome, Repository
+from taskdash.store.records import ClaimRequest, TaskQuery, User
+
+log = structlog.get_logger("taskdash.tasks")
+
+
+def _has(user: User, *roles: Role) -> bool:
+    return any(role.value in user.roles for role in roles)
+
+
+def _raise_for(outcome: str, task_id: str, user: str, limit: int) -> None:
+    if outcome == ClaimOutcome.NOT_FOUND:
+        raise TaskNotFound(f"task {task_id!r} not found")
+    if outcome == ClaimOutcome.ALREADY_CLAIMED:
+        raise AlreadyClaimed(f"task {task_id!r} is already claimed")
+    if outcome == ClaimOutcome.LIMIT_REACHED:
+        raise TaskLimitReached(f"user {user!r} already has {limit} tasks in work")
+    if outcome == ClaimOutcome.INVALID_STATUS:
+        raise InvalidStateChange(f"task {task_id!r} is not in status notget")
+
+
+class Workflow:
+    def __init__(self, store: Repository, max_tasks_in_work: int = 0) -> None:
+        self._store = store
+        self._max_in_work = max_tasks_in_work
+
+    async def claim(self, actor: User, task_id: str) -> None:
+        """Give the free task `task_id` to `actor`; of concurrent claims exactly one succeeds."""
+        if not _has(actor, Role.EDITOR, Role.ADMIN):
+            raise PermissionDenied(f"user {actor.username!r} is not an editor and cannot claim tasks")
+        request = ClaimRequest(
+            task_id=task_id, user=actor.username, actor=actor.username, at=time.time(),
+            max_in_work=self._max_in_work, reason="claimed",
+        )
+        outcome, _ = await self._store.change_owner(request)
+        _raise_for(outcome, task_id, actor.username, self._max_in_work)
+        log.info("task_claimed", task_id=task_id, user=actor.username)
+
+    async def assign(self, actor: User, task_id: str, username: str, checker: str = "", group: str = "") -> None:
+        """Assign `task_id` to `username`, optionally with a checker and a group.
+
+        Managers may assign only to members of their own groups, and only
+        within a group they belong to; admins may assign anywhere.
+        """
+        assignee = await self._store.get_user(username)
+        if assignee is None or assignee.disabled:
+            raise UserNotFound(f"user {username!r} not found or disabled")
+        if checker:
+            checker_user = await self._store.get_user(checker)
+            if checker_user is None or checker_user.disabled:
+                raise UserNotFound(f"checker {checker!r} not found or disabled")
+            if checker == username:
+                raise CheckerIsEditor(f"user {username!r} cannot check their own task")
+        self._check_may_assign(actor, assignee, group)
+
+        request = ClaimRequest(
+            task_id=task_id, user=username, actor=actor.username, at=time.time(), checker=checker,
+            group_id=group, max_in_work=self._max_in_work, allow_reassign=True,
+            reason=f"assigned by {actor.username}",
+        )
+        outcome, _ = await self._store.change_owner(request)
+        _raise_for(outcome, task_id, username, self._max_in_work)
+        log.info("task_assigned", task_id=task_id, user=username, checker=checker, group=group, actor=actor.username)
+
+    def _check_may_assign(self, actor: User, assignee: User, group: str) -> None:
+        if _has(actor, Role.ADMIN):
+            return
+        if not _has(actor, Role.MANAGER):
+            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
+        if group and group not in actor.groups:
+            raise PermissionDenied(f"manager {actor.username!r} is not a member of group {group!r}")
+        shared = set(actor.groups) & set(assignee.groups)
+        if group:
+            shared &= {group}
+        if not shared:
+            raise PermissionDenied(
+                f"manager {actor.username!r} shares no group with {assignee.username!r}"
+            )
+
+    async def visible_users(self, actor: User, username: str) -> bool:
+        """Return whether `actor` may list the tasks of `username`."""
+        if username == actor.username or _has(actor, Role.ADMIN):
+            return True
+        if not _has(actor, Role.MANAGER):
+            return False
+        owner = await self._store.get_user(username)
+        return owner is not None and bool(set(owner.groups) & set(actor.groups))
+
+    async def user_task_rows(self, actor: User, username: str, columns: Sequence[str]) -> list[tuple]:
+        """Return the task columns of the tasks `username` works on, if `actor` may see them."""
+        if not await self.visible_users(actor, username):
+            raise PermissionDenied(f"user {actor.username!r} may not list the tasks of {username!r}")
+        return await self._store.task_columns(TaskQuery(user=username), columns)
+
+    async def task_rows_by_status(self, status: str, service_urls: Sequence[str], columns: Sequence[str]) -> list[tuple]:
+        """Return the task columns of tasks in `status` that belong to the given services."""
+        return await self._store.task_columns(TaskQuery(status=status, service_urls=tuple(service_urls)), columns)
