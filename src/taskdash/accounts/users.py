@@ -2,7 +2,7 @@
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults). A session token
 is 32 random bytes given to the browser in an HttpOnly cookie; the store
-keeps only its SHA-256, so a leaked database holds no usable token.
+keeps only its SHA-256, so a leaked database contains no usable token.
 Sessions live in the store, so logout works on every instance.
 """
 
@@ -114,8 +114,13 @@ class Authenticator:
         valid = await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password)
         if user is None or user.disabled or not valid:
             self._throttle.record_failure(username, client_address, now)
-            log.warning("login_failed", user=username, client=client_address,
-                        cause="unknown user" if user is None else "disabled" if user.disabled else "wrong password")
+            if user is None:
+                cause = "unknown user"
+            elif user.disabled:
+                cause = "disabled user"
+            else:
+                cause = "wrong password"
+            log.warning("login_failed", user=username, client=client_address, cause=cause)
             raise WrongCredentials("wrong username or password")
 
         self._throttle.record_success(username, client_address)

@@ -1,4 +1,4 @@
-"""Rendering of domain errors as REST answers: HTTP status, errid and a localised errmsg."""
+"""Rendering of domain errors as REST responses: HTTP status, errid and a localised errmsg."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskdash.errors import ERROR_TABLE, ErrId, TaskDashError, error_message
 
@@ -36,6 +37,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, error: TaskDashError) -> JSONResponse:
         log.info("api_request_rejected", path=request.url.path, errid=int(error.errid), reason=error.detail)
         return error_response(request, error.errid, error.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths and wrong methods are malformed requests too: errid 1000 with the real status.
+        log.info("api_request_invalid", path=request.url.path, method=request.method, status=error.status_code)
+        body = {"errid": int(ErrId.BAD_REQUEST), "errmsg": error_message(ErrId.BAD_REQUEST, request_language(request)),
+                "detail": f"{request.method} {request.url.path}: {error.detail}"}
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

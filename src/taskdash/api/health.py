@@ -12,7 +12,7 @@ from taskdash.errors import TaskDashError
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process responds")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -2,7 +2,7 @@
 
 Protected by the intake token (`--intake-token`), sent as
 `Authorization: Bearer TOKEN`. Without a configured token the routes are
-disabled. The answer comes after the store commit, so a 200 means stored.
+disabled. The response is sent after the store commit, so a 200 means stored.
 """
 
 from __future__ import annotations

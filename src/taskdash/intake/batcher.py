@@ -29,7 +29,7 @@ MAX_REQUEUE_DELAY = 60.0
 
 
 class Ack(Protocol):
-    """How the source of a message learns its outcome."""
+    """Callback pair through which the source of a message learns its outcome."""
 
     def committed(self) -> None: ...
 

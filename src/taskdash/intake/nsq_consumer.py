@@ -28,7 +28,7 @@ LOOKUPD_POLL_INTERVAL = 15
 
 
 class NsqAck:
-    """Ack that answers nsqd for one message."""
+    """Ack that sends FIN or REQ to nsqd for one message."""
 
     __slots__ = ("message",)
 

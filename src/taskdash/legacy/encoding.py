@@ -1,6 +1,6 @@
 """JSON encoding that matches Go's encoding/json byte for byte.
 
-The original endpoint was a Go program, so its answers came from
+The original endpoint was a Go program, so its responses came from
 `json.Marshal`: compact, keys in struct order, non-ASCII text as raw UTF-8,
 and `<`, `>`, `&`, U+2028 and U+2029 escaped as `\\u003c`, `\\u003e`,
 `\\u0026`, `\\u2028` and `\\u2029`. orjson produces the same compact form

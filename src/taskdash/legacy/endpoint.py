@@ -1,6 +1,6 @@
 """The original front-end endpoint `/rpost/task`.
 
-One URL, an `operation` field, and answers that old front ends parse: HTTP
+One URL, an `operation` field, and responses that old front ends parse: HTTP
 200 always, a JSON string `"success"` or a JSON array on success, and
 `{"errid":N,"errmsg":"..."}` on failure with the Chinese messages of the
 original. The body may be JSON, urlencoded or multipart; a GET carries the
@@ -96,7 +96,11 @@ async def read_fields(request: Request) -> dict[str, str]:
             form = await request.form()
         except Exception as error:  # noqa: BLE001 - python-multipart raises several unrelated types
             raise InvalidRequest(f"the form body could not be parsed: {error}") from None
-        fields.update({key: value for key, value in form.items() if isinstance(value, str)})
+        try:
+            fields.update({key: value for key, value in form.items() if isinstance(value, str)})
+        finally:
+            # Closing releases the temporary files of any file parts.
+            await form.close()
         return fields
 
     body = await request.body()
@@ -183,7 +187,7 @@ def error_body(errid: ErrId) -> bytes:
 
 @router.api_route("/rpost/task", methods=["GET", "POST"], include_in_schema=False)
 async def rpost_task(request: Request) -> Response:
-    # Operations set cookies on this placeholder; its Set-Cookie headers are copied to the answer.
+    # Operations set cookies on this placeholder; its Set-Cookie headers are copied to the response.
     cookies = Response()
     runtime: Runtime = request.app.state.runtime
     operation_name = ""

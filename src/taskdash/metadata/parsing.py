@@ -1,6 +1,6 @@
 """Normalisation of the task lists that task services return.
 
-A service answers a JSON array of task objects, or an object holding the
+A service returns a JSON array of task objects, or an object holding the
 array under `tasks` or `data`. Keys match case-insensitively and in snake or
 camel case (`TaskID`, `task_id`, `taskId`). Unknown keys are kept as extras.
 """
@@ -35,7 +35,7 @@ _ID_KEYS = ("id", "_id")
 
 
 class InvalidTaskList(ValueError):
-    """Raised when a service's answer holds no task list at all."""
+    """Raised when a service's response contains no task list at all."""
 
 
 @dataclass(slots=True)
@@ -95,11 +95,11 @@ def parse_task(item: dict[str, Any]) -> ReportedTask | None:
 
 
 def parse_task_list(body: bytes) -> ParsedTaskList:
-    """Parse a service's answer; tasks without an id are skipped and reported as warnings."""
+    """Parse a service's response. Tasks without an id are skipped and counted in the warnings."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise InvalidTaskList(f"the answer is not valid JSON: {error}") from None
+        raise InvalidTaskList(f"the response is not valid JSON: {error}") from None
 
     parsed = ParsedTaskList(tasks=[])
     by_id: dict[str, ReportedTask] = {}

@@ -124,6 +124,6 @@ async def _update_changed(store: Repository, changed: dict[str, tuple[ReportedTa
         updated += len(updates) - len(stale)
         pending = {task_id: pending[task_id] for task_id in stale}
     if pending:
-        # The next poll sees the old fingerprint and merges these again.
+        # The stored fingerprints are unchanged, so the next poll merges these tasks again.
         log.warning("task_merge_contended", count=len(pending), examples=sorted(pending)[:5])
     return updated

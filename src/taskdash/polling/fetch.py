@@ -12,7 +12,7 @@ import httpx
 
 from taskdash.metadata.parsing import InvalidTaskList, ParsedTaskList, parse_task_list
 
-# The form body that the original deployment's task services answer.
+# The form body that the original deployment's task services accept.
 POST_FORM = {"operation": "GetAllTasks", "increment": "0"}
 
 
@@ -37,7 +37,7 @@ async def check_allowed(url: str, networks: Sequence[ipaddress.IPv4Network | ipa
 
 
 async def fetch_task_list(client: httpx.AsyncClient, url: str, method: str, timeout: float, max_bytes: int) -> ParsedTaskList:
-    """Ask the service at `url` for its tasks and parse the answer."""
+    """Request the task list from the service at `url` and parse the response."""
     if method == "post":
         request = client.build_request("POST", url, data=POST_FORM, timeout=timeout)
     else:
@@ -48,15 +48,15 @@ async def fetch_task_list(client: httpx.AsyncClient, url: str, method: str, time
             response = await client.send(request, stream=True)
             try:
                 if not response.is_success:
-                    raise PollError(f"{method.upper()} {url} answered HTTP {response.status_code}")
+                    raise PollError(f"{method.upper()} {url} responded with HTTP {response.status_code}")
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise PollError(f"answer of {declared} bytes is over the limit of {max_bytes} bytes")
+                    raise PollError(f"response of {declared} bytes is over the limit of {max_bytes} bytes")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > max_bytes:
-                        raise PollError(f"answer is over the limit of {max_bytes} bytes")
+                        raise PollError(f"response is over the limit of {max_bytes} bytes")
             finally:
                 await response.aclose()
     except TimeoutError:

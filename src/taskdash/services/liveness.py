@@ -1,11 +1,11 @@
 """Service liveness: online, suspect, offline, or unknown while TaskDash is blind.
 
 A service's state follows from the age of its last heartbeat on TaskDash's
-clock. When TaskDash itself cannot see the fleet (its intake is not
-connected, it has just started, or most services fell silent at once), the
-cause is more likely on TaskDash's side, so offline transitions freeze:
-services that were alive when the blindness began show `unknown` instead of
-`offline`. Services already offline before it stay offline.
+clock. TaskDash is blind when its intake is not connected, when it has just
+started, or when most services fell silent at once. The cause is then more
+likely on TaskDash's side, so offline transitions freeze: services that were
+alive when the blindness began show `unknown` instead of `offline`. Services
+already offline before it stay offline.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ class LivenessPolicy:
 
     @property
     def recent_window(self) -> float:
-        """Age below which a service counts as part of the live fleet for the mass-silence guard."""
+        """Age below which a service counts as part of the live fleet for the mass-silence guard.
+
+        Services silent for longer drop out of the count, so a real outage of
+        most of the fleet ends the freeze after this window and shows offline.
+        """
         return 4 * self.offline_after
 
 

@@ -46,7 +46,7 @@ class ClaimOutcome:
 
 class Repository(Protocol):
     async def ping(self) -> None:
-        """Raise StoreReadFailed unless the store answers a trivial query."""
+        """Raise StoreReadFailed unless the store executes a trivial query."""
 
     async def close(self) -> None: ...
 

@@ -184,7 +184,7 @@ class ClaimRequest:
 
 @dataclass(slots=True)
 class TaskSyncResult:
-    """What one poll changed in the store."""
+    """Counts of the changes one poll made in the store."""
 
     created: int = 0
     updated: int = 0

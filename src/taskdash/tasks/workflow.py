@@ -69,6 +69,9 @@ class Workflow:
         Managers may assign only to members of their own groups, and only
         within a group they belong to; admins may assign anywhere.
         """
+        # Checked before any lookup, so users who may not assign cannot probe which usernames exist.
+        if not _has(actor, Role.MANAGER, Role.ADMIN):
+            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
         assignee = await self._store.get_user(username)
         if assignee is None or assignee.disabled:
             raise UserNotFound(f"user {username!r} not found or disabled")
@@ -92,8 +95,6 @@ class Workflow:
     def _check_may_assign(self, actor: User, assignee: User, group: str) -> None:
         if _has(actor, Role.ADMIN):
             return
-        if not _has(actor, Role.MANAGER):
-            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
         if group and group not in actor.groups:
             raise PermissionDenied(f"manager {actor.username!r} is not a member of group {group!r}")
         shared = set(actor.groups) & set(assignee.groups)

@@ -105,34 +105,38 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 
 
 def migrate(connection: sqlite3.Connection) -> list[int]:
-    """Apply every migration the database has not run yet; return the numbers applied."""
+    """Apply every migration the database has not run yet; return the numbers applied.
+
+    Each migration re-reads the applied versions inside its own write
+    transaction, so two processes opening a new database at once do not
+    both run it.
+    """
     connection.execute(
         "CREATE TABLE IF NOT EXISTS schema_migration "
         "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
-    done = {row[0] for row in connection.execute("SELECT version FROM schema_migration")}
     newest_known = MIGRATIONS[-1][0]
-    if done and max(done) > newest_known:
-        raise RuntimeError(
-            f"database schema version {max(done)} is newer than this TaskDash ({newest_known}): upgrade TaskDash"
-        )
-
     applied = []
     for version, description, script in MIGRATIONS:
-        if version in done:
-            continue
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-            connection.execute(
-                "INSERT INTO schema_migration (version, description, applied_at) VALUES (?, ?, ?)",
-                (version, description, time.time()),
-            )
+            done = {row[0] for row in connection.execute("SELECT version FROM schema_migration")}
+            if done and max(done) > newest_known:
+                raise RuntimeError(
+                    f"database schema version {max(done)} is newer than this TaskDash ({newest_known}): "
+                    "upgrade TaskDash"
+                )
+            if version not in done:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO schema_migration (version, description, applied_at) VALUES (?, ?, ?)",
+                    (version, description, time.time()),
+                )
+                applied.append(version)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-        applied.append(version)
     return applied

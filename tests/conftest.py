@@ -1,0 +1,34 @@
+"""Fixtures shared by the tests: a temporary SQLite store and an in-process app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from taskdash.app import create_app
+from taskdash.config import load_settings
+from taskdash.store.sqlite.repository import SQLiteRepository
+
+# A documentation-only network (RFC 5737). Service URLs on 127.0.0.1 fall outside it, so the app's
+# poller rejects them before connecting and the tests reach no task service.
+NO_POLL_NETWORK = "192.0.2.0/24"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteRepository]:
+    repository = await SQLiteRepository.open(f"sqlite:///{tmp_path}/t.db")
+    yield repository
+    await repository.close()
+
+
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[TestClient]:
+    """TestClient of a fresh app without NSQ; the lifespan runs, so `app.state.runtime` exists."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path}/app.db", allowed_service_networks=[NO_POLL_NETWORK]
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
