@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from taskdash import __version__
 from taskdash.api import dead_letters, health, intake, services, sessions
 from taskdash.api.errors import install_error_handlers
+from taskdash.api.limits import BodySizeLimit
 from taskdash.config import Settings
 from taskdash.legacy import endpoint as legacy
 from taskdash.runtime import Runtime
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for module in (health, sessions, services, dead_letters, intake, legacy):
         app.include_router(module.router)
 

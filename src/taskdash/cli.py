@@ -75,6 +75,10 @@ def main() -> None:
     help="CIDR that service URLs must resolve into; repeatable [default: any].",
 )
 @click.option("--intake-token", help="Token that enables the HTTP intake routes [default: disabled].")
+@click.option(
+    "--forwarded-allow-ips",
+    help="Comma-separated proxy addresses whose X-Forwarded-For is trusted, or * [default: none].",
+)
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), help="Log format [default: auto].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [default: info].")
 def serve(config_file: Path | None, **options: Any) -> None:
@@ -86,7 +90,8 @@ def serve(config_file: Path | None, **options: Any) -> None:
 
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 
@@ -147,3 +152,7 @@ def user_list(config_file: Path | None, database_url: str | None) -> None:
     for account in users:
         state = " (disabled)" if account.disabled else ""
         click.echo(f"{account.username}\troles={','.join(account.roles)}\tgroups={','.join(account.groups)}{state}")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8600, ge=1, le=65535)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted; empty trusts none.
+    forwarded_allow_ips: str = ""
+    max_request_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     database_url: str = DEFAULT_DATABASE_URL
 
     nsqd_tcp_addresses: AddressList = Field(default_factory=list)

@@ -677,3 +677,32 @@ def test_assign_reassigns_claimed_task(app_client: TestClient, service_url: str)
 
     assert call(app_client, operation="AssignTask", task_id="sy-hn-0", user="bob") == SUCCESS
     assert stored_task(app_client, "sy-hn-0").user == "bob"
+
+
+# Regressions from review.
+
+
+@pytest.mark.parametrize("password", ["  spaced pass  ", "p" * 600])
+def test_login_password_kept_verbatim(app_client: TestClient, password: str) -> None:
+    app_client.portal.call(create_user, runtime(app_client).store, "sam", password, ["editor"], [])
+
+    assert call(app_client, operation="userLogin", username="sam", password=password) == SUCCESS
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_other_method_gets_legacy_error(app_client: TestClient, method: str) -> None:
+    response = app_client.request(method, ENDPOINT)
+
+    assert response.status_code == 200
+    assert response.content == BAD_REQUEST
+
+
+def test_chunked_oversized_body_rejected(app_client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(30):
+            yield b" " * 200_000
+
+    response = app_client.post(ENDPOINT, content=chunks(), headers={"content-type": "text/plain"})
+
+    assert response.status_code == 200
+    assert response.content == BAD_REQUEST

@@ -42,9 +42,20 @@ class LoginThrottle:
 
     def record_failure(self, username: str, address: str, now: float) -> None:
         if len(self._failures) >= MAX_TRACKED_KEYS:
-            self._failures.clear()
+            self._evict(now)
         for key in (f"user:{username}", f"addr:{address}"):
-            self._failures.setdefault(key, deque()).append(now)
+            times = self._failures.pop(key, None) or deque()
+            times.append(now)
+            # Re-inserting keeps the dict ordered by last failure, oldest first, for eviction.
+            self._failures[key] = times
+
+    def _evict(self, now: float) -> None:
+        """Drop expired keys, then the least recently failed tenth, so the table stays bounded."""
+        for key in [key for key, times in self._failures.items() if not self._recent(key, now)]:
+            del self._failures[key]
+        excess = len(self._failures) - MAX_TRACKED_KEYS * 9 // 10
+        for key in list(self._failures)[: max(0, excess)]:
+            del self._failures[key]
 
     def record_success(self, username: str, address: str) -> None:
         self._failures.pop(f"user:{username}", None)

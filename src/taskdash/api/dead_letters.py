@@ -32,7 +32,7 @@ async def list_dead_letters(
     runtime: RuntimeDep,
     admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> DeadLetterPage:
     letters = await runtime.store.list_dead_letters(limit, before_id)
     items = []

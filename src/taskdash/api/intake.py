@@ -27,8 +27,8 @@ def _check_token(request: Request, runtime: RuntimeDep) -> None:
     expected = runtime.settings.intake_token
     if expected is None:
         raise PermissionDenied("HTTP intake is disabled: start TaskDash with --intake-token")
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
         raise PermissionDenied("missing or wrong intake token: send 'Authorization: Bearer TOKEN'")
 
 

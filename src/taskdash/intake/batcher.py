@@ -124,12 +124,13 @@ class IntakeBatcher:
             await self._store.apply_intake_batch(
                 list(batch.registrations.values()), list(batch.heartbeats.values()), batch.dead_letters
             )
-        except TaskDashError as error:
+        except Exception as error:  # noqa: BLE001 - the batcher must survive any failure of one batch
             self._failures += 1
             retry_in = min(MAX_REQUEUE_DELAY, 0.5 * 2 ** min(self._failures, 10))
             log.error(
-                "intake_batch_failed", error=error.detail, messages=len(batch.acks),
-                failures_in_row=self._failures, retry_in=retry_in,
+                "intake_batch_failed", error=error.detail if isinstance(error, TaskDashError) else repr(error),
+                messages=len(batch.acks), failures_in_row=self._failures, retry_in=retry_in,
+                exc_info=not isinstance(error, TaskDashError),
             )
             metrics.INTAKE_BATCHES.labels(result="failed").inc()
             for ack in batch.acks:

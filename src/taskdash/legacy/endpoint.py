@@ -19,6 +19,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 
 from taskdash import metrics
+from taskdash.accounts.users import MAX_PASSWORD_LENGTH
 from taskdash.api.session import SESSION_COOKIE, clear_session_cookie, client_address, set_session_cookie
 from taskdash.errors import ErrId, InvalidRequest, TaskDashError, error_message
 from taskdash.legacy.encoding import go_json, rows_as_objects
@@ -64,6 +65,15 @@ class LegacyCall:
             raise InvalidRequest(f"field {names[0]!r} is missing")
         return ""
 
+    def password(self) -> str:
+        """Return the password field exactly as sent: passwords may have spaces at either end."""
+        value = self.fields.get("password", "")
+        if not value:
+            raise InvalidRequest("field 'password' is missing")
+        if len(value) > MAX_PASSWORD_LENGTH:
+            raise InvalidRequest(f"field 'password' is longer than {MAX_PASSWORD_LENGTH} characters")
+        return value
+
     async def user(self) -> User:
         return await self.runtime.authenticator.user_for_token(self.request.cookies.get(SESSION_COOKIE))
 
@@ -103,9 +113,11 @@ async def read_fields(request: Request) -> dict[str, str]:
             await form.close()
         return fields
 
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"body of {len(body)} bytes is over the limit of {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequest(f"body is over the limit of {MAX_BODY_BYTES} bytes")
     if not body.strip():
         return fields
     try:
@@ -120,7 +132,7 @@ async def read_fields(request: Request) -> dict[str, str]:
 
 async def user_login(call: LegacyCall) -> bytes:
     result = await call.runtime.authenticator.login(
-        call.field("username"), call.field("password"), client_address(call.request)
+        call.field("username"), call.password(), client_address(call.request)
     )
     set_session_cookie(call.response, result.token, call.runtime.settings)
     return SUCCESS
@@ -185,7 +197,10 @@ def error_body(errid: ErrId) -> bytes:
     return go_json({"errid": int(errid), "errmsg": error_message(errid, "zh")})
 
 
-@router.api_route("/rpost/task", methods=["GET", "POST"], include_in_schema=False)
+# Every method is routed here, so that even a wrong one gets the legacy error body with HTTP 200.
+@router.api_route(
+    "/rpost/task", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
 async def rpost_task(request: Request) -> Response:
     # Operations set cookies on this placeholder; its Set-Cookie headers are copied to the response.
     cookies = Response()
@@ -193,6 +208,8 @@ async def rpost_task(request: Request) -> Response:
     operation_name = ""
     unexpected_errid = ErrId.BAD_REQUEST
     try:
+        if request.method not in ("GET", "POST"):
+            raise InvalidRequest(f"method {request.method} is not supported: use POST (or GET with a query string)")
         fields = await read_fields(request)
         operation_name = fields.get("operation", "").strip()
         if not operation_name:

@@ -81,15 +81,25 @@ def parse_task(item: dict[str, Any]) -> ReportedTask | None:
     for key, value in item.items():
         normal = _normal_key(key)
         target = _KEY_FIELDS.get(normal)
-        if target is not None and target not in values:
+        if target == "task_id" or (target is None and (key in _ID_KEYS or normal == "id")):
+            # Only strings and integers identify a task; arrays, objects, booleans and floats do not.
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                return None
+            if target == "task_id":
+                values.setdefault("task_id", str(value))
+            else:
+                fallback_id = fallback_id or str(value)
+        elif target is not None and target not in values:
             values[target] = _as_text(value)
-        elif key in _ID_KEYS or normal == "id":
-            fallback_id = fallback_id or _as_text(value)
         else:
             extra[key] = value
 
     task_id = (values.pop("task_id", "") or fallback_id).strip()
     if not task_id or len(task_id) > MAX_TASK_ID_LENGTH:
+        return None
+    try:
+        orjson.dumps(extra)
+    except (TypeError, orjson.JSONEncodeError):
         return None
     return ReportedTask(task_id=task_id, extra=extra, **values)
 
@@ -115,7 +125,7 @@ def parse_task_list(body: bytes) -> ParsedTaskList:
 
     parsed.tasks = list(by_id.values())
     if skipped:
-        parsed.warnings.append(f"{skipped} entries skipped: not an object or no task id")
+        parsed.warnings.append(f"{skipped} entries skipped: not an object, no valid task id, or extra fields that cannot be stored")
     if duplicates:
         parsed.warnings.append(f"{duplicates} duplicate task ids; the last entry of each was kept")
     return parsed

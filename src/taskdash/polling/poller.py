@@ -24,6 +24,7 @@ from taskdash.metadata.sync import sync_service_tasks
 from taskdash.polling.fetch import PollError, check_allowed, fetch_task_list
 from taskdash.services.liveness import LivenessMonitor, ServiceState
 from taskdash.store.protocol import Repository
+from taskdash.store.records import TaskSyncResult
 
 log = structlog.get_logger("taskdash.polling")
 
@@ -87,6 +88,9 @@ class Poller:
                 error = str(failure)
             except TaskDashError as failure:
                 error = f"storing the tasks failed: {failure.detail}"
+            except Exception as failure:  # noqa: BLE001 - one service's poll must never stop the others
+                error = f"unexpected error: {type(failure).__name__}: {failure}"
+                log.exception("poll_crashed", service_url=url)
 
             finished = time.time()
             metrics.POLL_SECONDS.observe(finished - started)
@@ -99,7 +103,11 @@ class Poller:
 
             if error:
                 metrics.POLLS.labels(result="failed").inc()
-                log.warning("poll_failed", service_url=url, error=error, failures_in_row=failures, retry_in=round(delay, 1))
+                # Logged on the 1st, 2nd, 4th, 8th ... failure in a row, so a dead fleet cannot flood the log.
+                if failures & (failures - 1) == 0:
+                    log.warning(
+                        "poll_failed", service_url=url, error=error, failures_in_row=failures, retry_in=round(delay, 1)
+                    )
             else:
                 metrics.POLLS.labels(result="ok").inc()
                 warnings = "; ".join(parsed.warnings)
@@ -109,10 +117,18 @@ class Poller:
                     updated=result.updated, missing=result.missing, conflicts=result.conflicts,
                     warnings=warnings or None, seconds=round(finished - started, 3),
                 )
-            await self._record(url, finished, error, failures)
+            await self._record(url, finished, error or self._warning_text(parsed.warnings, result), failures, not error)
 
-    async def _record(self, url: str, at: float, error: str, failures: int) -> None:
+    @staticmethod
+    def _warning_text(warnings: list[str], result: TaskSyncResult) -> str:
+        """Return the warnings of a successful poll, stored where the error of a failed one goes."""
+        found = list(warnings)
+        if result.conflicts:
+            found.append(f"{result.conflicts} task ids belong to another service and were not stored")
+        return ("warning: " + "; ".join(found)) if found else ""
+
+    async def _record(self, url: str, at: float, message: str, failures: int, ok: bool) -> None:
         try:
-            await self._store.record_poll(url, at, not error, error[:MAX_ERROR_LENGTH], failures)
+            await self._store.record_poll(url, at, ok, message[:MAX_ERROR_LENGTH], failures)
         except TaskDashError as failure:
             log.error("poll_result_not_stored", service_url=url, error=failure.detail)

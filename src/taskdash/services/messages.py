@@ -9,16 +9,21 @@ InvalidMessage, whose text becomes the dead letter's reason.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+import idna
 import orjson
 
 from taskdash.store.records import Heartbeat, Registration
 
 MAX_URL_LENGTH = 2048
 MAX_FIELD_LENGTH = 4096
+# Unix seconds of 9999-12-31T23:59:59Z; a later sender time is a bug, not a clock skew.
+MAX_SENDER_TIME = 253_402_300_799
 REGISTRATION_FIELDS = ("url", "name", "type", "reserved")
 
 
@@ -54,7 +59,43 @@ def check_service_url(value: Any) -> str:
         raise InvalidMessage(f"field 'url' {url!r} is not a valid URL: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidMessage(f"field 'url' {url!r} is not an absolute http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidMessage("field 'url' contains credentials; they would be shown to every user, remove them")
+    try:
+        # The poller must be able to connect: no control characters, and a host that IDNA encodes.
+        httpx.URL(url)
+        if not _is_ip_address(parts.hostname):
+            _check_host_encoding(parts.hostname)
+    except (httpx.InvalidURL, UnicodeError) as error:
+        raise InvalidMessage(f"field 'url' {url!r} is not a valid URL: {error}") from None
     return url
+
+
+def _check_host_encoding(host: str) -> None:
+    """Raise UnicodeError for a host the resolver cannot encode; plain ASCII names such as `task_service` pass."""
+    if not host.isascii():
+        idna.encode(host, uts46=True)
+        return
+    for label in host.split("."):
+        if label.lower().startswith("xn--"):
+            idna.decode(label)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def encode_extra(extra: dict[str, Any], what: str) -> dict[str, Any]:
+    """Return `extra` if it can be stored as JSON, else raise InvalidMessage naming `what`."""
+    try:
+        orjson.dumps(extra)
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise InvalidMessage(f"{what} cannot be stored as JSON: {error}") from None
+    return extra
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -85,7 +126,10 @@ def _sender_time(body: dict[str, Any]) -> float | None:
     if not math.isfinite(value) or value < 0:
         raise InvalidMessage(f"field 'time' {value!r} is not a valid Unix time")
     # Some senders use milliseconds; anything past year 5138 in seconds is read as milliseconds.
-    return value / 1000 if value > 1e11 else float(value)
+    seconds = value / 1000 if value > 1e11 else float(value)
+    if seconds > MAX_SENDER_TIME:
+        raise InvalidMessage(f"field 'time' {value!r} is after the year 9999; send Unix seconds")
+    return seconds
 
 
 def parse_registration(body: bytes, seen_at: float, max_bytes: int) -> Registration:
@@ -97,7 +141,7 @@ def parse_registration(body: bytes, seen_at: float, max_bytes: int) -> Registrat
         name=_text(document, "name"),
         type=_text(document, "type"),
         reserved=_text(document, "reserved"),
-        extra=extra,
+        extra=encode_extra(extra, "the extra registration fields"),
         seen_at=seen_at,
     )
 

@@ -200,3 +200,21 @@ def test_parse_object_without_task_array_raises(document: object) -> None:
         parse_task_list(orjson.dumps(document))
 
     assert "'tasks' or 'data'" in str(raised.value)
+
+
+@pytest.mark.parametrize("task_id", [["a"], {"x": 1}, True, 1.5e300])
+def test_non_scalar_task_id_skipped(task_id: object) -> None:
+    body = orjson.dumps([{"TaskID": task_id, "Status": "notget"}, {"TaskID": "ok-1"}])
+
+    parsed = parse_task_list(body)
+
+    assert [task.task_id for task in parsed.tasks] == ["ok-1"]
+    assert parsed.warnings
+
+
+def test_unstorable_extra_skipped() -> None:
+    body = b'[{"TaskID":"deep","x":' + b"[" * 300 + b"]" * 300 + b'},{"TaskID":"ok-1"}]'
+
+    parsed = parse_task_list(body)
+
+    assert [task.task_id for task in parsed.tasks] == ["ok-1"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from taskdash.services.messages import InvalidMessage, parse_heartbeat, parse_registration
@@ -173,3 +175,33 @@ def test_body_at_size_limit_accepted() -> None:
 
 def test_invalid_message_is_value_error() -> None:
     assert issubclass(InvalidMessage, ValueError)
+
+
+def test_registration_deeply_nested_extra_rejected() -> None:
+    body = b'{"url":"http://127.0.0.1:9/deep","x":' + b"[" * 300 + b"]" * 300 + b"}"
+
+    with pytest.raises(InvalidMessage, match="extra registration fields"):
+        parse_registration(body, SEEN_AT, MAX_BYTES)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://user:secret@example.test/rpost", "http://127.0.0.1:9/nul\u0000x", "http://xn--/x"],
+)
+def test_registration_unusable_url_rejected(url: str) -> None:
+    body = ('{"url":%s}' % json.dumps(url)).encode()
+
+    with pytest.raises(InvalidMessage, match="'url'"):
+        parse_registration(body, SEEN_AT, MAX_BYTES)
+
+
+def test_heartbeat_time_after_year_9999_rejected() -> None:
+    with pytest.raises(InvalidMessage, match="'time'"):
+        parse_heartbeat(b'{"url":"http://localhost:8080/rpost/test","time":1e300}', SEEN_AT, MAX_BYTES)
+
+
+@pytest.mark.parametrize("url", ["http://task_service:8080/rpost", "http://bücher.test/rpost"])
+def test_registration_unusual_hosts_accepted(url: str) -> None:
+    body = ('{"url":%s}' % json.dumps(url)).encode()
+
+    assert parse_registration(body, SEEN_AT, MAX_BYTES).url == url
