@@ -71,6 +71,7 @@ class Runtime:
         if settings.nsq_enabled:
             runtime.intake = NsqIntake(settings, runtime.batcher)
             runtime.intake.start()
+            runtime.batcher.ack_context = runtime.intake.corked
         else:
             log.warning("nsq_intake_disabled", hint="pass --nsqd-tcp-address or --lookupd-http-address")
         await runtime.refresh_liveness()

@@ -12,7 +12,10 @@ fails, every message of the batch is requeued with a capped backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -66,6 +69,8 @@ class IntakeBatcher:
         flush_interval: float = 0.05,
         max_pending: int = 5000,
     ) -> None:
+        # Wraps the acknowledgement loop; the NSQ intake sets it to batch its FIN commands.
+        self.ack_context: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
         self._store = store
         self._flush_interval = flush_interval
         self._max_pending = max_pending
@@ -133,14 +138,16 @@ class IntakeBatcher:
                 exc_info=not isinstance(error, TaskDashError),
             )
             metrics.INTAKE_BATCHES.labels(result="failed").inc()
-            for ack in batch.acks:
-                ack.failed(retry_in)
+            with self.ack_context():
+                for ack in batch.acks:
+                    ack.failed(retry_in)
             return
 
         self._failures = 0
         metrics.INTAKE_BATCHES.labels(result="committed").inc()
         metrics.INTAKE_BATCH_SECONDS.observe(time.perf_counter() - started)
-        for ack in batch.acks:
-            ack.committed()
+        with self.ack_context():
+            for ack in batch.acks:
+                ack.committed()
         if batch.dead_letters:
             log.warning("dead_letters_stored", count=len(batch.dead_letters))

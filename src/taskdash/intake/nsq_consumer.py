@@ -10,8 +10,9 @@ message by itself, because its give-up path would FIN and so drop it.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import nsq
 import structlog
@@ -51,6 +52,12 @@ class NsqIntake:
         self._settings = settings
         self._batcher = batcher
         self._readers: list[nsq.Reader] = []
+        # Bound once: looking up labelled children per message is measurable at tens of thousands per second.
+        self._counters = {
+            (topic, outcome): metrics.INTAKE_MESSAGES.labels(topic=topic, outcome=outcome)
+            for topic in (settings.service_topic, settings.heartbeat_topic)
+            for outcome in ("accepted", "dead_letter")
+        }
 
     def start(self) -> None:
         """Create the readers. Must run on the event loop that serves the app."""
@@ -91,6 +98,35 @@ class NsqIntake:
                 return False
         return True
 
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """Collect the FIN and REQ commands sent inside the block and write them once per connection.
+
+        pynsq writes each command with its own socket send. Acknowledging a
+        batch of thousands of messages in one write saves as many system calls.
+        NOTE: this replaces `AsyncConn.send` on the instances for the block's
+        duration, which relies on pynsq 0.9.1 sending every command through it.
+        """
+        buffers: dict[object, list[bytes]] = {}
+        connections = [conn for reader in self._readers for conn in reader.conns.values() if not conn.closed()]
+        for conn in connections:
+            chunks = buffers[conn] = []
+
+            def buffered_send(data: bytes, conn=conn, chunks=chunks) -> None:  # type: ignore[no-untyped-def]
+                chunks.append(conn.encoder.encode(data))
+
+            conn.send = buffered_send
+        try:
+            yield
+        finally:
+            for conn in connections:
+                del conn.send
+                if buffers[conn] and not conn.closed():
+                    try:
+                        conn.stream.write(b"".join(buffers[conn]))
+                    except Exception as error:  # noqa: BLE001 - a closed stream; nsqd requeues the messages
+                        log.warning("nsq_ack_write_failed", connection=conn.id, error=repr(error))
+
     def pause(self) -> None:
         """Stop receiving (RDY 0 on every connection) while keeping the connections open."""
         for reader in self._readers:
@@ -127,11 +163,11 @@ class NsqIntake:
                 "intake_message_rejected", topic=topic, reason=str(error), message_id=message.id.decode(errors="replace"),
                 attempts=message.attempts, body_bytes=len(message.body),
             )
-            metrics.INTAKE_MESSAGES.labels(topic=topic, outcome="dead_letter").inc()
+            self._counters[topic, "dead_letter"].inc()
             self._batcher.add_dead_letter(
                 DeadLetter(topic=topic, source="nsq", body=bytes(message.body), reason=str(error),
                            received_at=received_at),
                 ack,
             )
             return
-        metrics.INTAKE_MESSAGES.labels(topic=topic, outcome="accepted").inc()
+        self._counters[topic, "accepted"].inc()
