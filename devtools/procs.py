@@ -8,6 +8,8 @@ TaskDash package.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,8 +18,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = ROOT / ".tools" / "bin"
@@ -36,6 +42,33 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """Yield a loopback port that refuses every connection until the block ends.
+
+    The socket is bound but never listens, so no other program can take the
+    port meanwhile. Useful as the URL of a task service that must fail its polls.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, description: str, interval: float = 0.1) -> Any:
+    """Call `condition` every `interval` s until it returns a true value, and return that value.
+
+    Raise TimeoutError naming `description` when `timeout` s pass first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {description}")
+        time.sleep(interval)
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -103,7 +136,10 @@ class Nsqd:
     http_address: str
 
     @classmethod
-    def start(cls, workdir: Path, lookupd_tcp_address: str | None = None, name: str = "nsqd") -> Nsqd:
+    def start(
+        cls, workdir: Path, lookupd_tcp_address: str | None = None, name: str = "nsqd",
+        extra_args: list[str] | None = None,
+    ) -> Nsqd:
         tcp, http = free_port(), free_port()
         data = workdir / f"{name}-data"
         data.mkdir(parents=True, exist_ok=True)
@@ -113,6 +149,7 @@ class Nsqd:
         ]
         if lookupd_tcp_address:
             args.append(f"--lookupd-tcp-address={lookupd_tcp_address}")
+        args += extra_args or []
         managed = _spawn(name, args, workdir)
         wait_for_http(f"http://127.0.0.1:{http}/ping", 15, managed.process)
         return cls(managed, f"127.0.0.1:{tcp}", f"127.0.0.1:{http}")
@@ -137,6 +174,36 @@ class Nsqd:
         request = urllib.request.Request(f"http://{self.http_address}/topic/create?topic={topic}", method="POST")
         with urllib.request.urlopen(request, timeout=10) as answer:
             answer.read()
+
+    def create_channel(self, topic: str, channel: str) -> None:
+        """Create `channel` (and its topic), so it keeps every message published from now on."""
+        self.create_topic(topic)
+        request = urllib.request.Request(
+            f"http://{self.http_address}/channel/create?topic={topic}&channel={channel}", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://{self.http_address}/stats?format=json", timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def channel_stats(self, topic: str, channel: str) -> dict[str, Any] | None:
+        """Return nsqd's counters for one channel (depth, in_flight_count, message_count, ...), or None."""
+        for topic_stats in self.stats().get("topics") or []:
+            if topic_stats["topic_name"] != topic:
+                continue
+            for channel_stats in topic_stats.get("channels") or []:
+                if channel_stats["channel_name"] == channel:
+                    return channel_stats
+        return None
+
+    def channel_drained(self, topic: str, channel: str, messages: int) -> bool:
+        """Return True once `channel` has received `messages` messages and FINished all of them."""
+        counters = self.channel_stats(topic, channel)
+        if counters is None or counters["message_count"] < messages:
+            return False
+        return counters["depth"] + counters["in_flight_count"] + counters["deferred_count"] == 0
 
 
 @dataclass
@@ -167,9 +234,9 @@ class RefService:
     @classmethod
     def start(
         cls, workdir: Path, nsqd_tcp_address: str, name: str, tasks: int = 20, id_prefix: str = "sy-hn",
-        heartbeat_interval: str = "1s", extra_args: list[str] | None = None,
+        heartbeat_interval: str = "1s", extra_args: list[str] | None = None, port: int | None = None,
     ) -> RefService:
-        port = free_port()
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}/rpost/task"
         args = [
             str(tool("taskdash-refservice")), f"--nsqd-tcp-address={nsqd_tcp_address}",
@@ -203,6 +270,18 @@ class TaskDashServer:
         except (RuntimeError, TimeoutError) as error:
             raise RuntimeError(f"{error}\n--- {managed.log_path} ---\n{managed.log_tail()}") from None
         return cls(managed, base_url, list(args), env)
+
+    def client(self, timeout: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    @contextlib.contextmanager
+    def login(self, username: str, password: str, timeout: float = 30) -> Iterator[httpx.Client]:
+        """Log in as `username` and yield a client with the session cookie. Raise RuntimeError if the login fails."""
+        with self.client(timeout) as client:
+            response = client.post("/api/v1/session", json={"username": username, "password": password})
+            if response.status_code != 200:
+                raise RuntimeError(f"login of {username!r} failed: HTTP {response.status_code} {response.text}")
+            yield client
 
     def restart(self, workdir: Path) -> TaskDashServer:
         """Start the same command again on the same port, after a stop or a kill."""

@@ -48,8 +48,9 @@ def main() -> int:
             port=PORT,
         )
         started.append(server.managed)
-        for name, prefix in SERVICES:
-            service = RefService.start(WORKDIR, nsqd.tcp_address, name, tasks=20, id_prefix=prefix)
+        # Fixed ports keep the service URLs, and so the catalogue, the same from one run to the next.
+        for offset, (name, prefix) in enumerate(SERVICES, start=11):
+            service = RefService.start(WORKDIR, nsqd.tcp_address, name, tasks=20, id_prefix=prefix, port=PORT + offset)
             started.append(service.managed)
 
         print()

@@ -72,7 +72,7 @@ def add_users(client: TestClient, *usernames: str) -> None:
 def add_live_tasks(client: TestClient, service_url: str, tasks: list[TaskRecord]) -> None:
     async def work() -> None:
         state = runtime(client)
-        await state.store.apply_intake_batch([], [Heartbeat(service_url, time.time(), None)], [])
+        await state.store.apply_intake_batch([], [Heartbeat(service_url, time.time(), None, time.time())], [])
         await state.store.insert_tasks(tasks, [])
         await state.refresh_liveness()
 
@@ -387,7 +387,7 @@ def test_unclaimed_skips_offline_service(app_client: TestClient, service_url: st
     async def add_silent_service() -> None:
         # Its last heartbeat is an hour old, so it is offline even while the app is still starting.
         state = runtime(app_client)
-        await state.store.apply_intake_batch([], [Heartbeat(silent_url, time.time() - 3600, None)], [])
+        await state.store.apply_intake_batch([], [Heartbeat(silent_url, time.time() - 3600, None, time.time() - 3600)], [])
         await state.store.insert_tasks([task("t-silent", silent_url)], [])
         await state.refresh_liveness()
 

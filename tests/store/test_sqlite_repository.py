@@ -33,8 +33,10 @@ def registration(url: str = URL_A, name: str = "abc", seen_at: float = T0, **ext
     return Registration(url=url, name=name, type="2", reserved="no", extra=dict(extra), seen_at=seen_at)
 
 
-def heartbeat(url: str = URL_A, seen_at: float = T0, sender_time: float | None = None) -> Heartbeat:
-    return Heartbeat(url=url, seen_at=seen_at, sender_time=sender_time)
+def heartbeat(
+    url: str = URL_A, seen_at: float = T0, sender_time: float | None = None, received_at: float | None = None
+) -> Heartbeat:
+    return Heartbeat(url=url, seen_at=seen_at, sender_time=sender_time, received_at=received_at or seen_at)
 
 
 def task(task_id: str, service_url: str = URL_A, status: str = "notget", **fields: object) -> TaskRecord:
@@ -101,11 +103,13 @@ async def test_intake_batch_of_several_services(store: SQLiteRepository) -> None
 
 
 async def test_heartbeat_stores_times(store: SQLiteRepository) -> None:
-    await store.apply_intake_batch([registration()], [heartbeat(seen_at=T0 + 1, sender_time=T0 - 3)], [])
+    await store.apply_intake_batch(
+        [registration()], [heartbeat(seen_at=T0 + 1, sender_time=T0 - 3, received_at=T0 + 2)], []
+    )
 
     record = await service(store, URL_A)
     assert record.last_heartbeat_at == T0 + 1
-    assert record.last_heartbeat_received_at == T0 + 1
+    assert record.last_heartbeat_received_at == T0 + 2
     assert record.last_sender_time == T0 - 3
     assert record.clock_skew == pytest.approx(-4.0)
 

@@ -11,6 +11,7 @@ message by itself, because its give-up path would FIN and so drop it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 
@@ -26,6 +27,10 @@ from taskdash.store.records import DeadLetter
 log = structlog.get_logger("taskdash.intake")
 
 LOOKUPD_POLL_INTERVAL = 15
+
+
+def _drop_close_noise(record: logging.LogRecord) -> bool:
+    return "failed to unpack size" not in record.getMessage()
 
 
 class NsqAck:
@@ -133,6 +138,9 @@ class NsqIntake:
             reader.set_max_in_flight(0)
 
     def close(self) -> None:
+        # pynsq logs "failed to unpack size" for the read still pending on each connection it
+        # closes, a moment after close() returns; that line is noise on a clean shutdown.
+        logging.getLogger("nsq.client").addFilter(_drop_close_noise)
         for reader in self._readers:
             reader.close()
         self._readers.clear()
@@ -155,7 +163,7 @@ class NsqIntake:
         limit = self._settings.max_message_bytes
         try:
             if is_heartbeat:
-                self._batcher.add_heartbeat(parse_heartbeat(message.body, seen_at, limit), ack)
+                self._batcher.add_heartbeat(parse_heartbeat(message.body, seen_at, limit, received_at), ack)
             else:
                 self._batcher.add_registration(parse_registration(message.body, seen_at, limit), ack)
         except InvalidMessage as error:

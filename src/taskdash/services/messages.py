@@ -158,10 +158,13 @@ def parse_registration(body: bytes, seen_at: float, max_bytes: int) -> Registrat
     )
 
 
-def parse_heartbeat(body: bytes, seen_at: float, max_bytes: int) -> Heartbeat:
-    """Parse a `heartBeat` body into a Heartbeat seen at server time `seen_at`.
+def parse_heartbeat(body: bytes, seen_at: float, max_bytes: int, received_at: float | None = None) -> Heartbeat:
+    """Parse a `heartBeat` body into a Heartbeat seen at server time `seen_at`, received at `received_at`.
 
     The sender's `time` is kept only to show clock skew; liveness uses `seen_at`.
     """
     document = _load_object(body, max_bytes)
-    return Heartbeat(url=check_service_url(document.get("url")), seen_at=seen_at, sender_time=_sender_time(document))
+    return Heartbeat(
+        url=check_service_url(document.get("url")), seen_at=seen_at, sender_time=_sender_time(document),
+        received_at=seen_at if received_at is None else received_at,
+    )

@@ -29,6 +29,7 @@ class Heartbeat:
     url: str
     seen_at: float
     sender_time: float | None
+    received_at: float
 
 
 @dataclass(slots=True)

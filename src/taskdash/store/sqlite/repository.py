@@ -259,7 +259,7 @@ class SQLiteRepository:
                         THEN excluded.last_heartbeat_received_at ELSE service.last_heartbeat_received_at END,
                     last_heartbeat_at = max(coalesce(service.last_heartbeat_at, 0), excluded.last_heartbeat_at)
                 """,
-                [(h.url, h.seen_at, h.seen_at, h.seen_at, h.sender_time) for h in heartbeats],
+                [(h.url, h.seen_at, h.seen_at, h.received_at, h.sender_time) for h in heartbeats],
             )
             connection.executemany(
                 "INSERT INTO dead_letter (topic, source, body, reason, received_at) VALUES (?, ?, ?, ?, ?)",

@@ -1,0 +1,1 @@
+"""Benchmarks of TaskDash against real processes; run with `python -m bench.run`."""
