@@ -12,7 +12,6 @@ import secrets
 import signal
 import sys
 import time
-from pathlib import Path
 
 from devtools.procs import ROOT, Managed, Nsqd, RefService, TaskDashServer, add_user
 

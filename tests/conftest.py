@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests: a temporary SQLite store and an in-process app."""
+"""Fixtures shared by the tests: a temporary SQLite store, an in-process app, and a real nsqd."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.procs import Nsqd
 from taskdash.app import create_app
 from taskdash.config import load_settings
 from taskdash.store.sqlite.repository import SQLiteRepository
@@ -15,6 +16,24 @@ from taskdash.store.sqlite.repository import SQLiteRepository
 # A documentation-only network (RFC 5737). Service URLs on 127.0.0.1 fall outside it, so the app's
 # poller rejects them before connecting and the tests reach no task service.
 NO_POLL_NETWORK = "192.0.2.0/24"
+
+
+@pytest.fixture
+def nsqd_args() -> list[str]:
+    """Extra nsqd flags. A test overrides this fixture to change them."""
+    return []
+
+
+@pytest.fixture
+def nsqd(tmp_path: Path, nsqd_args: list[str]) -> Iterator[Nsqd]:
+    server = Nsqd.start(tmp_path, extra_args=nsqd_args)
+    yield server
+    server.managed.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'taskdash.db'}"
 
 
 @pytest.fixture

@@ -25,24 +25,6 @@ StartRefService = Callable[..., RefService]
 
 
 @pytest.fixture
-def nsqd_args() -> list[str]:
-    """Extra nsqd flags. A test overrides this fixture to change them."""
-    return []
-
-
-@pytest.fixture
-def nsqd(tmp_path: Path, nsqd_args: list[str]) -> Iterator[Nsqd]:
-    server = Nsqd.start(tmp_path, extra_args=nsqd_args)
-    yield server
-    server.managed.stop()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'taskdash.db'}"
-
-
-@pytest.fixture
 def admin(database_url: str) -> tuple[str, str]:
     add_user(database_url, ADMIN_NAME, PASSWORD, ["admin"])
     return ADMIN_NAME, PASSWORD

@@ -18,18 +18,6 @@ StartTaskDash = Callable[..., TaskDashServer]
 
 
 @pytest.fixture
-def nsqd(tmp_path: Path) -> Iterator[Nsqd]:
-    server = Nsqd.start(tmp_path)
-    yield server
-    server.managed.stop()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'taskdash.db'}"
-
-
-@pytest.fixture
 def admin(database_url: str) -> tuple[str, str]:
     add_user(database_url, ADMIN_NAME, ADMIN_PASSWORD, ["admin"])
     return ADMIN_NAME, ADMIN_PASSWORD

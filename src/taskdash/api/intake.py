@@ -14,6 +14,7 @@ import structlog
 from fastapi import APIRouter, Request
 
 from taskdash.api.deps import RuntimeDep
+from taskdash.runtime import Runtime
 from taskdash.errors import InvalidRequest, PermissionDenied
 from taskdash.intake.batcher import FutureAck
 from taskdash.services.messages import InvalidMessage, parse_heartbeat, parse_registration
@@ -23,7 +24,7 @@ log = structlog.get_logger("taskdash.intake")
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 
 
-def _check_token(request: Request, runtime: RuntimeDep) -> None:
+def _check_token(request: Request, runtime: Runtime) -> None:
     expected = runtime.settings.intake_token
     if expected is None:
         raise PermissionDenied("HTTP intake is disabled: start TaskDash with --intake-token")
@@ -41,29 +42,32 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post("/services", summary="Register or update a task service")
-async def post_service(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+async def _submit(request: Request, runtime: Runtime, kind: str) -> dict[str, str]:
+    """Parse a registration or heartbeat body, hand it to the batcher and wait for the commit."""
     _check_token(request, runtime)
     limit = runtime.settings.max_message_bytes
-    try:
-        registration = parse_registration(await _read_body(request, limit), time.time(), limit)
-    except InvalidMessage as error:
-        raise InvalidRequest(f"invalid registration: {error}") from None
+    body = await _read_body(request, limit)
     ack = FutureAck()
-    runtime.batcher.add_registration(registration, ack)
+    try:
+        if kind == "registration":
+            registration = parse_registration(body, time.time(), limit)
+            runtime.batcher.add_registration(registration, ack)
+            url = registration.url
+        else:
+            heartbeat = parse_heartbeat(body, time.time(), limit)
+            runtime.batcher.add_heartbeat(heartbeat, ack)
+            url = heartbeat.url
+    except InvalidMessage as error:
+        raise InvalidRequest(f"invalid {kind}: {error}") from None
     await ack.future
-    return {"status": "stored", "url": registration.url}
+    return {"status": "stored", "url": url}
+
+
+@router.post("/services", summary="Register or update a task service")
+async def post_service(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+    return await _submit(request, runtime, "registration")
 
 
 @router.post("/heartbeats", summary="Record a heartbeat of a task service")
 async def post_heartbeat(request: Request, runtime: RuntimeDep) -> dict[str, str]:
-    _check_token(request, runtime)
-    limit = runtime.settings.max_message_bytes
-    try:
-        heartbeat = parse_heartbeat(await _read_body(request, limit), time.time(), limit)
-    except InvalidMessage as error:
-        raise InvalidRequest(f"invalid heartbeat: {error}") from None
-    ack = FutureAck()
-    runtime.batcher.add_heartbeat(heartbeat, ack)
-    await ack.future
-    return {"status": "stored", "url": heartbeat.url}
+    return await _submit(request, runtime, "heartbeat")

@@ -49,6 +49,8 @@ _TASK_SELECT = (
     "created_at, updated_at, claimed_at FROM task"
 )
 
+_USER_SELECT = "SELECT username, display_name, password_hash, roles, groups, disabled, created_at FROM account"
+
 _SERVICE_SELECT = (
     "SELECT s.url, s.name, s.type, s.reserved, s.extra, s.registered, s.first_seen_at, s.registered_at, "
     "s.last_heartbeat_at, s.last_heartbeat_received_at, s.last_sender_time, s.last_poll_at, s.last_poll_ok, "
@@ -483,8 +485,7 @@ class SQLiteRepository:
     async def get_user(self, username: str) -> User | None:
         def work(connection: sqlite3.Connection) -> User | None:
             row = connection.execute(
-                "SELECT username, display_name, password_hash, roles, groups, disabled, created_at "
-                "FROM account WHERE username = ?",
+                _USER_SELECT + " WHERE username = ?",
                 (username,),
             ).fetchone()
             return None if row is None else _user_from_row(row)
@@ -494,8 +495,7 @@ class SQLiteRepository:
     async def list_users(self) -> list[User]:
         def work(connection: sqlite3.Connection) -> list[User]:
             rows = connection.execute(
-                "SELECT username, display_name, password_hash, roles, groups, disabled, created_at "
-                "FROM account ORDER BY username"
+                _USER_SELECT + " ORDER BY username"
             )
             return [_user_from_row(row) for row in rows]
 
