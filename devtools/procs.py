@@ -94,6 +94,8 @@ class Managed:
     name: str
     process: subprocess.Popen
     log_path: Path
+    # Size of the log file when this process started: the log is appended to across runs.
+    log_offset: int = 0
 
     def stop(self, timeout: float = 10) -> int | None:
         if self.process.poll() is None:
@@ -112,21 +114,39 @@ class Managed:
             self.process.wait(10)
 
     def log_tail(self, lines: int = 40) -> str:
+        """Return the last lines this process wrote to its log."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_path, "rb") as log_file:
+                log_file.seek(self.log_offset)
+                text = log_file.read().decode(errors="replace")
         except OSError:
             return ""
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def _spawn(name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> Managed:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
     with open(log_path, "ab") as log_file:
+        log_file.write(f"=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {' '.join(args)}\n".encode())
+        log_file.flush()
+        offset = log_file.tell()
         process = subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})}, cwd=workdir,
         )
-    return Managed(name, process, log_path)
+    return Managed(name, process, log_path, offset)
+
+
+def port_in_use(port: int) -> bool:
+    """Return True when a program listens on `port` of 127.0.0.1 (connections in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass

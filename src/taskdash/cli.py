@@ -41,7 +41,7 @@ config_option = click.option(
     help="TOML file with settings (keys as in TASKDASH_* without the prefix, in lower case).",
 )
 database_option = click.option(
-    "--database-url", help=f"sqlite:///PATH or mongodb://... [default: {DEFAULT_DATABASE_URL}]"
+    "--database-url", help=f"Store URL, sqlite:///PATH [default: {DEFAULT_DATABASE_URL}]"
 )
 
 

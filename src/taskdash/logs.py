@@ -41,3 +41,5 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO; the poller logs its own outcome per poll.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
