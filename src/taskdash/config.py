@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(2500, ge=1, le=100_000)
     max_message_bytes: int = Field(64 * 1024, ge=256)
     intake_flush_interval: float = Field(0.05, gt=0, le=5)
+    heartbeat_resolution: float = Field(1.0, ge=0, le=10)
     intake_token: SecretStr | None = None
 
     suspect_after: float = Field(15.0, gt=0)
@@ -130,6 +131,11 @@ class Settings(BaseSettings):
         if self.offline_after <= self.suspect_after:
             raise ValueError(
                 f"--offline-after ({self.offline_after}) must be greater than --suspect-after ({self.suspect_after})"
+            )
+        if self.heartbeat_resolution >= self.suspect_after:
+            raise ValueError(
+                f"heartbeat_resolution ({self.heartbeat_resolution}) must be less than --suspect-after "
+                f"({self.suspect_after})"
             )
         return self
 

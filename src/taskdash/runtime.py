@@ -59,8 +59,11 @@ class Runtime:
             settings=settings,
             store=store,
             monitor=LivenessMonitor(policy, intake_expected=settings.nsq_enabled),
+            # Flushing before a reader's window is full keeps messages flowing: nsqd sends no more
+            # than max_in_flight unacknowledged messages per connection.
             batcher=IntakeBatcher(
-                store, flush_interval=settings.intake_flush_interval, max_pending=settings.max_in_flight * 2
+                store, flush_interval=settings.intake_flush_interval, max_pending=max(1, settings.max_in_flight * 4 // 5),
+                heartbeat_resolution=settings.heartbeat_resolution,
             ),
             authenticator=Authenticator(
                 store, settings.session_ttl, LoginThrottle(settings.login_max_failures, settings.login_failure_window)

@@ -4,8 +4,10 @@ NSQ and HTTP intake hand parsed messages to the batcher with an Ack. Every
 `flush_interval` (or sooner when many are pending) the batcher keeps only the
 newest registration and the newest heartbeat per URL, writes them and the
 dead letters in one store transaction, and then acknowledges every message of
-the batch. So store writes grow with the number of services, not of messages,
-and a message is FINished only after its effect is committed. When the write
+the batch. A heartbeat less than `heartbeat_resolution` seconds newer than the
+last one this batcher wrote for its URL is acknowledged without a write. So
+store writes grow with the number of services, not of messages, and a
+message is FINished only after its effect is committed. When the write
 fails, every message of the batch is requeued with a capped backoff.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,6 +31,8 @@ from taskdash.store.records import DeadLetter, Heartbeat, Registration
 log = structlog.get_logger("taskdash.intake")
 
 MAX_REQUEUE_DELAY = 60.0
+# Bound on the per-URL memory of written heartbeats; past it the memory starts afresh.
+MAX_REMEMBERED_URLS = 200_000
 
 
 class Ack(Protocol):
@@ -68,6 +72,7 @@ class IntakeBatcher:
         store: Repository,
         flush_interval: float = 0.05,
         max_pending: int = 5000,
+        heartbeat_resolution: float = 1.0,
     ) -> None:
         # Wraps the acknowledgement loop; the NSQ intake sets it to batch its FIN commands.
         self.ack_context: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
@@ -78,6 +83,8 @@ class IntakeBatcher:
         self._wake = asyncio.Event()
         self._failures = 0
         self._stopping = False
+        self._heartbeat_resolution = heartbeat_resolution
+        self._written_heartbeats: dict[str, float] = {}
 
     @property
     def pending(self) -> int:
@@ -119,16 +126,26 @@ class IntakeBatcher:
         self._stopping = True
         self._wake.set()
 
+    def _heartbeats_to_write(self, heartbeats: Iterable[Heartbeat]) -> list[Heartbeat]:
+        written = self._written_heartbeats
+        resolution = self._heartbeat_resolution
+        return [beat for beat in heartbeats if beat.seen_at - written.get(beat.url, -resolution) >= resolution]
+
+    def _remember(self, heartbeats: list[Heartbeat]) -> None:
+        if len(self._written_heartbeats) + len(heartbeats) > MAX_REMEMBERED_URLS:
+            self._written_heartbeats.clear()
+        for beat in heartbeats:
+            self._written_heartbeats[beat.url] = beat.seen_at
+
     async def flush(self) -> None:
         batch, self._pending = self._pending, _Pending()
         if not batch.acks:
             return
 
         started = time.perf_counter()
+        heartbeats = self._heartbeats_to_write(batch.heartbeats.values())
         try:
-            await self._store.apply_intake_batch(
-                list(batch.registrations.values()), list(batch.heartbeats.values()), batch.dead_letters
-            )
+            await self._store.apply_intake_batch(list(batch.registrations.values()), heartbeats, batch.dead_letters)
         except Exception as error:  # noqa: BLE001 - the batcher must survive any failure of one batch
             self._failures += 1
             retry_in = min(MAX_REQUEUE_DELAY, 0.5 * 2 ** min(self._failures, 10))
@@ -144,6 +161,7 @@ class IntakeBatcher:
             return
 
         self._failures = 0
+        self._remember(heartbeats)
         metrics.INTAKE_BATCHES.labels(result="committed").inc()
         metrics.INTAKE_BATCH_SECONDS.observe(time.perf_counter() - started)
         with self.ack_context():
