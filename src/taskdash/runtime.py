@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -31,6 +32,8 @@ from taskdash.tasks.workflow import Workflow
 log = structlog.get_logger("taskdash")
 
 LIVENESS_REFRESH_SECONDS = 1.0
+# Above this many state changes in one refresh, one summary line replaces the per-service lines.
+MAX_STATE_CHANGE_LINES = 20
 SESSION_PURGE_SECONDS = 3600.0
 
 
@@ -110,10 +113,17 @@ class Runtime:
             log.warning("liveness_blind", reason=snapshot.blind_reason) if snapshot.blind_reason else log.info(
                 "liveness_restored"
             )
-        for url, state in snapshot.states.items():
-            before = previous.states.get(url)
-            if before is not None and before is not state:
-                log.info("service_state_changed", service_url=url, before=before, after=state)
+        changes = [
+            (url, previous.states[url], state)
+            for url, state in snapshot.states.items()
+            if url in previous.states and previous.states[url] is not state
+        ]
+        if len(changes) > MAX_STATE_CHANGE_LINES:
+            counts = Counter(f"{before}->{after}" for _, before, after in changes)
+            log.info("service_states_changed", count=len(changes), transitions=dict(counts))
+        else:
+            for url, before, after in changes:
+                log.info("service_state_changed", service_url=url, before=before, after=after)
         for state in ServiceState:
             metrics.SERVICES.labels(state=state.value).set(
                 sum(1 for value in snapshot.states.values() if value is state)
