@@ -72,11 +72,11 @@ def wait_until(condition: Callable[[], Any], timeout: float, description: str, i
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    """Wait until `url` answers with any HTTP status; fail early if `process` exits."""
+    """Wait until `url` responds with any HTTP status; fail early if `process` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before {url} answered")
+            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before {url} responded")
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -84,7 +84,7 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
             return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
+    raise TimeoutError(f"{url} did not respond within {timeout} s")
 
 
 @dataclass

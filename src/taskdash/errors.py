@@ -73,7 +73,7 @@ class TaskDashError(Exception):
     """Base of every error that maps to an `errid`.
 
     `detail` is an English sentence for logs and REST clients that names the
-    offending value; the legacy endpoint never shows it, because its responses
+    offending value. The legacy endpoint never shows it, because its responses
     must stay byte-compatible with the original.
     """
 

@@ -622,7 +622,7 @@ def test_assign_by_editor_denied(app_client: TestClient, service_url: str) -> No
 
 
 def test_assign_by_editor_unknown_user_denied(app_client: TestClient, service_url: str) -> None:
-    # An editor may not assign at all, so the answer must not reveal whether a username exists.
+    # An editor may not assign at all, so the response must not reveal whether a username exists.
     add_users(app_client, "alice")
     add_live_tasks(app_client, service_url, [task("sy-hn-0", service_url)])
     login(app_client, "alice")

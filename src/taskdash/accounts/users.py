@@ -1,7 +1,7 @@
 """Users, passwords and server-side sessions.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults). A session token
-is 32 random bytes given to the browser in an HttpOnly cookie; the store
+is 32 random bytes given to the browser in an HttpOnly cookie. The store
 keeps only its SHA-256, so a leaked database contains no usable token.
 Sessions live in the store, so logout works on every instance.
 """

@@ -138,8 +138,8 @@ class NsqIntake:
             reader.set_max_in_flight(0)
 
     def close(self) -> None:
-        # pynsq logs "failed to unpack size" for the read still pending on each connection it
-        # closes, a moment after close() returns; that line is noise on a clean shutdown.
+        # A moment after close() returns, pynsq logs "failed to unpack size" for the read still
+        # pending on each connection. On a clean shutdown that line is noise.
         logging.getLogger("nsq.client").addFilter(_drop_close_noise)
         for reader in self._readers:
             reader.close()

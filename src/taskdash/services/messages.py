@@ -60,7 +60,7 @@ def check_service_url(value: Any) -> str:
 
 
 # A fleet sends the same few thousand URLs again and again, and checking one costs tens of
-# microseconds, so the results are cached. The cache holds at most 16,384 URLs.
+# microseconds, so the results are cached. The cache keeps at most 16,384 URLs.
 @functools.lru_cache(maxsize=16384)
 def _url_problem(url: str) -> str:
     """Return why `url` cannot identify a service, or "" when it can."""
