@@ -5,9 +5,12 @@ NSQ and HTTP intake hand parsed messages to the batcher with an Ack. Every
 newest registration and the newest heartbeat per URL, writes them and the
 dead letters in one store transaction, and then acknowledges every message of
 the batch. A heartbeat less than `heartbeat_resolution` seconds newer than the
-last one this batcher wrote for its URL is acknowledged without a write. So
-store writes grow with the number of services, not of messages, and a
-message is FINished only after its effect is committed. When the write
+last one this batcher wrote for its URL is held in memory instead: it is
+written once it is that old, unless a newer one was written meanwhile. So
+store writes grow with the number of services, not of messages, and each
+service's stored heartbeat is at most `heartbeat_resolution` behind.
+NOTE: a held heartbeat is acknowledged before it is written, so a crash loses
+at most its last `heartbeat_resolution` seconds of liveness. When the write
 fails, every message of the batch is requeued with a capped backoff.
 """
 
@@ -73,6 +76,7 @@ class IntakeBatcher:
         flush_interval: float = 0.05,
         max_pending: int = 5000,
         heartbeat_resolution: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         # Wraps the acknowledgement loop; the NSQ intake sets it to batch its FIN commands.
         self.ack_context: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
@@ -84,7 +88,9 @@ class IntakeBatcher:
         self._failures = 0
         self._stopping = False
         self._heartbeat_resolution = heartbeat_resolution
+        self._clock = clock
         self._written_heartbeats: dict[str, float] = {}
+        self._held_heartbeats: dict[str, Heartbeat] = {}
 
     @property
     def pending(self) -> int:
@@ -127,9 +133,30 @@ class IntakeBatcher:
         self._wake.set()
 
     def _heartbeats_to_write(self, heartbeats: Iterable[Heartbeat]) -> list[Heartbeat]:
-        written = self._written_heartbeats
+        """Return the heartbeats due for a write and hold the others until they are due."""
+        written, held = self._written_heartbeats, self._held_heartbeats
         resolution = self._heartbeat_resolution
-        return [beat for beat in heartbeats if beat.seen_at - written.get(beat.url, -resolution) >= resolution]
+        due: dict[str, Heartbeat] = {}
+        for beat in heartbeats:
+            if beat.seen_at - written.get(beat.url, -resolution) >= resolution:
+                due[beat.url] = beat
+                held.pop(beat.url, None)
+            elif beat.url not in held or beat.seen_at > held[beat.url].seen_at:
+                held[beat.url] = beat
+
+        now = self._clock()
+        for url, beat in list(held.items()):
+            if now - beat.received_at >= resolution:
+                due.setdefault(url, beat)
+                del held[url]
+        return list(due.values())
+
+    def _hold_again(self, heartbeats: list[Heartbeat]) -> None:
+        """Keep heartbeats whose write failed, because some of their messages are already acknowledged."""
+        for beat in heartbeats:
+            current = self._held_heartbeats.get(beat.url)
+            if current is None or beat.seen_at > current.seen_at:
+                self._held_heartbeats[beat.url] = beat
 
     def _remember(self, heartbeats: list[Heartbeat]) -> None:
         if len(self._written_heartbeats) + len(heartbeats) > MAX_REMEMBERED_URLS:
@@ -139,11 +166,13 @@ class IntakeBatcher:
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, _Pending()
-        if not batch.acks:
+        if not batch.acks and not self._held_heartbeats:
             return
 
         started = time.perf_counter()
         heartbeats = self._heartbeats_to_write(batch.heartbeats.values())
+        if not batch.acks and not heartbeats:
+            return
         try:
             await self._store.apply_intake_batch(list(batch.registrations.values()), heartbeats, batch.dead_letters)
         except Exception as error:  # noqa: BLE001 - the batcher must survive any failure of one batch
@@ -155,6 +184,7 @@ class IntakeBatcher:
                 exc_info=not isinstance(error, TaskDashError),
             )
             metrics.INTAKE_BATCHES.labels(result="failed").inc()
+            self._hold_again(heartbeats)
             with self.ack_context():
                 for ack in batch.acks:
                     ack.failed(retry_in)

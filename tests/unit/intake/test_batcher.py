@@ -44,8 +44,8 @@ async def test_batch_keeps_newest_heartbeat(store: SQLiteRepository) -> None:
     assert ack.outcomes == ["committed"] * 3
 
 
-async def test_heartbeat_within_resolution_not_written(store: SQLiteRepository) -> None:
-    batcher = IntakeBatcher(store, heartbeat_resolution=1.0)
+async def test_heartbeat_within_resolution_held(store: SQLiteRepository) -> None:
+    batcher = IntakeBatcher(store, heartbeat_resolution=1.0, clock=lambda: T0 + 0.6)
     ack = RecordingAck()
     batcher.add_heartbeat(beat(T0), ack)
     await batcher.flush()
@@ -55,6 +55,21 @@ async def test_heartbeat_within_resolution_not_written(store: SQLiteRepository) 
 
     assert await stored_heartbeat(store) == T0
     assert ack.outcomes == ["committed", "committed"]
+
+
+async def test_held_heartbeat_written_when_due(store: SQLiteRepository) -> None:
+    now = [T0 + 0.6]
+    batcher = IntakeBatcher(store, heartbeat_resolution=1.0, clock=lambda: now[0])
+    ack = RecordingAck()
+    batcher.add_heartbeat(beat(T0), ack)
+    await batcher.flush()
+    batcher.add_heartbeat(beat(T0 + 0.5), ack)
+    await batcher.flush()
+
+    now[0] = T0 + 1.6
+    await batcher.flush()
+
+    assert await stored_heartbeat(store) == T0 + 0.5
 
 
 async def test_heartbeat_past_resolution_written(store: SQLiteRepository) -> None:
@@ -85,3 +100,4 @@ async def test_failed_write_requeues_and_forgets() -> None:
 
     assert ack.outcomes == ["failed"]
     assert batcher._written_heartbeats == {}
+    assert URL in batcher._held_heartbeats
