@@ -7,7 +7,6 @@ Coroutines run on the app's own event loop through the TestClient's portal.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -47,15 +46,6 @@ ACCOUNTS = {
     "vera": (["checker"], ["g1"]),
     "root": (["admin"], []),
 }
-
-
-@pytest.fixture
-def service_url() -> Iterator[str]:
-    """URL of a task service on a loopback port that this test holds, so no other program can respond on it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield f"http://127.0.0.1:{holder.getsockname()[1]}/rpost/test"
 
 
 def runtime(client: TestClient) -> Runtime:

@@ -181,6 +181,32 @@ async def assign_task(call: LegacyCall) -> bytes:
     return SUCCESS
 
 
+async def release_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.release(actor, call.field("task_id", "id", "TaskID"))
+    return SUCCESS
+
+
+async def submit_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.submit(actor, call.field("task_id", "id", "TaskID"))
+    return SUCCESS
+
+
+async def approve_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.approve(actor, call.field("task_id", "id", "TaskID"))
+    return SUCCESS
+
+
+async def reject_task(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.reject(
+        actor, call.field("task_id", "id", "TaskID"), call.field("reason")
+    )
+    return SUCCESS
+
+
 Operation = Callable[[LegacyCall], Awaitable[bytes]]
 
 # Keys are lower case: operation names match case-insensitively.
@@ -192,6 +218,10 @@ OPERATIONS: dict[str, tuple[Operation, ErrId]] = {
     "claimtask": (claim_task, ErrId.STORE_WRITE_FAILED),
     "taskbind": (claim_task, ErrId.STORE_WRITE_FAILED),
     "assigntask": (assign_task, ErrId.STORE_WRITE_FAILED),
+    "releasetask": (release_task, ErrId.STORE_WRITE_FAILED),
+    "submittask": (submit_task, ErrId.STORE_WRITE_FAILED),
+    "approvetask": (approve_task, ErrId.STORE_WRITE_FAILED),
+    "rejecttask": (reject_task, ErrId.STORE_WRITE_FAILED),
 }
 
 
@@ -220,7 +250,8 @@ async def rpost_task(request: Request) -> Response:
         if entry is None:
             raise InvalidRequest(
                 f"unknown operation {operation_name[:64]!r}: expected one of userLogin, userLogout, "
-                "GetUnclaimedTasks, GetUserTasks, ClaimTask, TaskBind, AssignTask"
+                "GetUnclaimedTasks, GetUserTasks, ClaimTask, TaskBind, AssignTask, ReleaseTask, SubmitTask, "
+                "ApproveTask, RejectTask"
             )
         operation, unexpected_errid = entry
         body = await operation(LegacyCall(fields, request, cookies, runtime))

@@ -21,6 +21,7 @@ from taskdash.store.records import (
     Session,
     TaskQuery,
     TaskRecord,
+    TaskSort,
     User,
 )
 
@@ -110,7 +111,21 @@ class Repository(Protocol):
     async def task_columns(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
         """Return the given columns of matching tasks, in the order they were first stored."""
 
-    async def task_history(self, task_id: str) -> list[HistoryEntry]: ...
+    async def find_tasks(
+        self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
+    ) -> tuple[list[TaskRecord], str | None]:
+        """Return up to `limit` matching tasks in `sort` order, and the cursor of the next page.
+
+        The next cursor is None on the last page. `after_cursor` is a cursor
+        from an earlier call with the same sort (see `taskdash.store.paging`);
+        an invalid one raises InvalidRequest.
+        """
+
+    async def count_tasks(self, query: TaskQuery) -> int:
+        """Return the number of tasks that match `query`."""
+
+    async def task_history(self, task_id: str) -> list[HistoryEntry]:
+        """Return the history of one task, oldest entry first."""
 
     # Accounts.
 

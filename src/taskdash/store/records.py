@@ -7,6 +7,7 @@ otherwise. Records carry no behaviour; the domain modules hold the rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -134,15 +135,50 @@ class HistoryEntry:
     reason: str = ""
 
 
+@dataclass(slots=True, frozen=True)
+class TaskVisibility:
+    """The tasks one user may see: every task that matches at least one of the parts.
+
+    An empty visibility matches no task. A query without one (`None`) matches every task.
+    """
+
+    unclaimed: bool = False
+    users: tuple[str, ...] = ()
+    checkers: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class TaskQuery:
-    """Filter for task lists. Empty fields do not filter."""
+    """Filter for task lists. Empty fields do not filter; set fields must all match.
+
+    `text` matches a case-insensitive (ASCII only) substring of the task id or the description.
+    """
 
     status: str = ""
     user: str = ""
     users: tuple[str, ...] | None = None
     service_urls: tuple[str, ...] | None = None
     include_missing: bool = False
+    data_type: str = ""
+    checker: str = ""
+    group_id: str = ""
+    text: str = ""
+    visible: TaskVisibility | None = None
+
+
+class TaskSortField(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    TASK_ID = "task_id"
+
+
+@dataclass(slots=True, frozen=True)
+class TaskSort:
+    """Order of a task list. Ties are broken by task id in the same direction."""
+
+    key: TaskSortField = TaskSortField.CREATED_AT
+    descending: bool = False
 
 
 @dataclass(slots=True)

@@ -6,6 +6,10 @@ endpoint, REST API, CLI) enforces the same rules:
 - editors claim free tasks and see their own tasks;
 - managers assign tasks to members of their groups and see those members' tasks;
 - admins do everything.
+
+Release, submit, approve and reject live in `taskdash.tasks.actions`. The
+visibility rules of task lists live in `taskdash.tasks.listing`. Adapters
+call all of them through `Workflow`.
 """
 
 from __future__ import annotations
@@ -26,9 +30,15 @@ from taskdash.errors import (
     UserNotFound,
 )
 from taskdash.store.protocol import ClaimOutcome, Repository
-from taskdash.store.records import ClaimRequest, TaskQuery, User
+from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort, User
+from taskdash.tasks import actions, listing
+from taskdash.tasks.status import NOTGET
 
 log = structlog.get_logger("taskdash.tasks")
+
+# Claim next tries up to CLAIM_NEXT_ROUNDS x CLAIM_NEXT_CANDIDATES tasks before it reports a lost race.
+CLAIM_NEXT_CANDIDATES = 20
+CLAIM_NEXT_ROUNDS = 5
 
 
 def _has(user: User, *roles: Role) -> bool:
@@ -51,20 +61,24 @@ class Workflow:
         self._store = store
         self._max_in_work = max_tasks_in_work
 
-    async def claim(self, actor: User, task_id: str) -> None:
-        """Give the free task `task_id` to `actor`; of concurrent claims exactly one succeeds."""
+    async def claim(self, actor: User, task_id: str) -> TaskRecord:
+        """Give the free task `task_id` to `actor` and return it; of concurrent claims exactly one succeeds."""
         if not _has(actor, Role.EDITOR, Role.ADMIN):
             raise PermissionDenied(f"user {actor.username!r} is not an editor and cannot claim tasks")
         request = ClaimRequest(
             task_id=task_id, user=actor.username, actor=actor.username, at=time.time(),
             max_in_work=self._max_in_work, reason="claimed",
         )
-        outcome, _ = await self._store.change_owner(request)
+        outcome, task = await self._store.change_owner(request)
         _raise_for(outcome, task_id, actor.username, self._max_in_work)
         log.info("task_claimed", task_id=task_id, user=actor.username)
+        assert task is not None
+        return task
 
-    async def assign(self, actor: User, task_id: str, username: str, checker: str = "", group: str = "") -> None:
-        """Assign `task_id` to `username`, optionally with a checker and a group.
+    async def assign(
+        self, actor: User, task_id: str, username: str, checker: str = "", group: str = ""
+    ) -> TaskRecord:
+        """Assign `task_id` to `username`, optionally with a checker and a group, and return the task.
 
         Managers may assign only to members of their own groups, and only
         within a group they belong to; admins may assign anywhere.
@@ -88,9 +102,68 @@ class Workflow:
             group_id=group, max_in_work=self._max_in_work, allow_reassign=True,
             reason=f"assigned by {actor.username}",
         )
-        outcome, _ = await self._store.change_owner(request)
+        outcome, task = await self._store.change_owner(request)
         _raise_for(outcome, task_id, username, self._max_in_work)
         log.info("task_assigned", task_id=task_id, user=username, checker=checker, group=group, actor=actor.username)
+        assert task is not None
+        return task
+
+    async def claim_next(
+        self, actor: User, data_type: str = "", service_url: str = "", live_service_urls: Sequence[str] | None = None
+    ) -> TaskRecord:
+        """Claim the oldest unclaimed task that matches the filter, and return it.
+
+        Only tasks of `live_service_urls` are offered when it is given. A claim
+        lost to a concurrent one moves on to the next candidate, for at most
+        CLAIM_NEXT_ROUNDS queries of CLAIM_NEXT_CANDIDATES candidates each.
+        """
+        if not _has(actor, Role.EDITOR, Role.ADMIN):
+            raise PermissionDenied(f"user {actor.username!r} is not an editor and cannot claim tasks")
+        service_urls = None if live_service_urls is None else tuple(live_service_urls)
+        if service_url:
+            service_urls = (service_url,) if service_urls is None or service_url in service_urls else ()
+        query = TaskQuery(status=NOTGET, data_type=data_type, service_urls=service_urls)
+
+        lost = 0
+        for _ in range(CLAIM_NEXT_ROUNDS):
+            candidates, _cursor = await self._store.find_tasks(query, TaskSort(), CLAIM_NEXT_CANDIDATES)
+            if not candidates:
+                raise TaskNotFound(
+                    f"no unclaimed task of a live service matches data_type={data_type!r}, service_url={service_url!r}"
+                )
+            for candidate in candidates:
+                request = ClaimRequest(
+                    task_id=candidate.task_id, user=actor.username, actor=actor.username, at=time.time(),
+                    max_in_work=self._max_in_work, reason="claimed as next task",
+                )
+                outcome, task = await self._store.change_owner(request)
+                if outcome == ClaimOutcome.DONE and task is not None:
+                    log.info("task_claimed", task_id=task.task_id, user=actor.username, next_task=True, lost=lost)
+                    return task
+                if outcome == ClaimOutcome.LIMIT_REACHED:
+                    _raise_for(outcome, candidate.task_id, actor.username, self._max_in_work)
+                lost += 1
+        raise AlreadyClaimed(f"other users claimed each of the {lost} matching tasks tried first; try again")
+
+    async def release(self, actor: User, task_id: str) -> TaskRecord:
+        return await actions.release(self._store, actor, task_id)
+
+    async def submit(self, actor: User, task_id: str) -> TaskRecord:
+        return await actions.submit(self._store, actor, task_id)
+
+    async def approve(self, actor: User, task_id: str) -> TaskRecord:
+        return await actions.approve(self._store, actor, task_id)
+
+    async def reject(self, actor: User, task_id: str, reason: str) -> TaskRecord:
+        return await actions.reject(self._store, actor, task_id, reason)
+
+    async def list_tasks(
+        self, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
+    ) -> listing.TaskPage:
+        return await listing.list_tasks(self._store, actor, query, sort, limit, cursor)
+
+    async def task_detail(self, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:
+        return await listing.task_detail(self._store, actor, task_id)
 
     def _check_may_assign(self, actor: User, assignee: User, group: str) -> None:
         if _has(actor, Role.ADMIN):

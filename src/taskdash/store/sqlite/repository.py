@@ -31,8 +31,12 @@ from taskdash.store.records import (
     Session,
     TaskQuery,
     TaskRecord,
+    TaskSort,
+    TaskSortField,
+    TaskVisibility,
     User,
 )
+from taskdash.store.paging import decode_cursor, encode_cursor
 from taskdash.store.sqlite.schema import migrate
 from taskdash.tasks.status import NOTGET, RUNNING
 
@@ -128,9 +132,49 @@ def _where(query: TaskQuery) -> tuple[str, list[Any]]:
     if query.service_urls is not None:
         clauses.append("service_url IN (SELECT value FROM json_each(?))")
         params.append(orjson.dumps(list(query.service_urls)).decode())
+    for column, value in (("data_type", query.data_type), ("checker", query.checker), ("group_id", query.group_id)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if query.text:
+        pattern = "%" + _escape_like(query.text) + "%"
+        clauses.append("(task_id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')")
+        params.extend((pattern, pattern))
+    if query.visible is not None:
+        clause, visible_params = _visibility_clause(query.visible)
+        clauses.append(clause)
+        params.extend(visible_params)
     if not query.include_missing:
         clauses.append("missing = 0")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _visibility_clause(visible: TaskVisibility) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    if visible.unclaimed:
+        parts.append("status = ?")
+        params.append(NOTGET)
+    for column, names in (('"user"', visible.users), ("checker", visible.checkers), ("group_id", visible.group_ids)):
+        if names:
+            parts.append(f"{column} IN (SELECT value FROM json_each(?))")
+            params.append(orjson.dumps(list(names)).decode())
+    if not parts:
+        return "0", []
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _after_cursor(sort: TaskSort, cursor: str) -> tuple[str, list[Any]]:
+    """Return the condition that keeps the rows after `cursor`, as a row-value comparison."""
+    value, last_id = decode_cursor(cursor, sort)
+    operator = "<" if sort.descending else ">"
+    if sort.key is TaskSortField.TASK_ID:
+        return f"task_id {operator} ?", [last_id]
+    return f"({sort.key.value}, task_id) {operator} (?, ?)", [value, last_id]
 
 
 class SQLiteRepository:
@@ -449,6 +493,39 @@ class SQLiteRepository:
 
         def work(connection: sqlite3.Connection) -> list[tuple]:
             return connection.execute(sql, params).fetchall()
+
+        return await self._read(work)
+
+    async def find_tasks(
+        self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
+    ) -> tuple[list[TaskRecord], str | None]:
+        where, params = _where(query)
+        if after_cursor:
+            condition, cursor_params = _after_cursor(sort, after_cursor)
+            where += (" AND " if where else " WHERE ") + condition
+            params.extend(cursor_params)
+        direction = "DESC" if sort.descending else "ASC"
+        order = f"task_id {direction}"
+        if sort.key is not TaskSortField.TASK_ID:
+            order = f"{sort.key.value} {direction}, {order}"
+        # One row more than the page tells whether another page follows.
+        sql = f"{_TASK_SELECT}{where} ORDER BY {order} LIMIT ?"
+        params.append(limit + 1)
+
+        def work(connection: sqlite3.Connection) -> list[TaskRecord]:
+            return [_task_from_row(row) for row in connection.execute(sql, params)]
+
+        tasks = await self._read(work)
+        if len(tasks) <= limit:
+            return tasks, None
+        del tasks[limit:]
+        return tasks, encode_cursor(sort, tasks[-1])
+
+    async def count_tasks(self, query: TaskQuery) -> int:
+        where, params = _where(query)
+
+        def work(connection: sqlite3.Connection) -> int:
+            return connection.execute(f"SELECT count(*) FROM task{where}", params).fetchone()[0]
 
         return await self._read(work)
 

@@ -101,6 +101,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX session_expiry_idx ON session (expires_at);
         """,
     ),
+    (
+        2,
+        "indexes for task lists, keyset pagination and claim next",
+        """
+        DROP INDEX task_status_idx;
+        CREATE INDEX task_status_created_idx ON task (status, missing, created_at, task_id);
+        CREATE INDEX task_created_idx ON task (created_at, task_id);
+        CREATE INDEX task_updated_idx ON task (updated_at, task_id);
+        CREATE INDEX task_checker_idx ON task (checker, status);
+        CREATE INDEX task_group_idx ON task (group_id, status);
+        """,
+    ),
 ]
 
 

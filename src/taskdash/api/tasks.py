@@ -1,0 +1,182 @@
+"""REST routes for tasks: filtered lists with keyset pagination, detail with history, and workflow actions.
+
+The routes only translate HTTP to `Workflow` calls: permissions and the
+visibility of tasks are enforced by the domain.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from taskdash.api.deps import CurrentUser, RuntimeDep
+from taskdash.store.paging import MAX_CURSOR_LENGTH
+from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskSortField
+from taskdash.tasks.actions import MAX_REASON_LENGTH
+from taskdash.tasks.listing import MAX_PAGE_SIZE
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"])
+
+MAX_ID_LENGTH = 512
+MAX_NAME_LENGTH = 64
+MAX_FILTER_LENGTH = 512
+MAX_URL_LENGTH = 2048
+
+# NOTE: a task id that contains "/" cannot be addressed by these paths; such ids are listed but not actionable here.
+TaskIdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="Task id")]
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    service_url: str
+    status: str = Field(description="notget, running, checking, finish, or a status the service reported")
+    service_status: str = Field(description="The last status the service reported, verbatim")
+    data_type: str
+    description: str
+    reserved: str
+    project_id: str
+    instance_id: str
+    url: str
+    create_time: str
+    extra: dict[str, Any]
+    user: str = Field(description="Username of the editor working on the task; empty when unclaimed")
+    checker: str
+    group_id: str
+    missing: bool = Field(description="True when the service no longer lists the task")
+    version: int = Field(ge=1)
+    created_at: float = Field(description="Unix time in seconds when TaskDash first stored the task")
+    updated_at: float
+    claimed_at: float | None
+
+
+class TaskPageOut(BaseModel):
+    tasks: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to read the next page; null on the last page")
+    total: int = Field(ge=0, description="Number of matching tasks visible to the user, on all pages")
+
+
+class HistoryOut(BaseModel):
+    at: float
+    actor: str = Field(description="Username, or the service URL for service reports")
+    actor_kind: str = Field(description="user or service")
+    from_status: str
+    to_status: str
+    reason: str
+
+
+class TaskDetailOut(BaseModel):
+    task: TaskOut
+    history: list[HistoryOut] = Field(description="Oldest entry first")
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why the task goes back to its user")
+
+
+class AssignIn(BaseModel):
+    user: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    checker: str = Field("", max_length=MAX_NAME_LENGTH)
+    group: str = Field("", max_length=MAX_NAME_LENGTH)
+
+
+class ClaimNextIn(BaseModel):
+    data_type: str = Field("", max_length=MAX_FILTER_LENGTH)
+    service_url: str = Field("", max_length=MAX_URL_LENGTH)
+
+
+def task_out(task: TaskRecord) -> TaskOut:
+    return TaskOut(
+        task_id=task.task_id, service_url=task.service_url, status=task.status, service_status=task.service_status,
+        data_type=task.data_type, description=task.description, reserved=task.reserved, project_id=task.project_id,
+        instance_id=task.instance_id, url=task.url, create_time=task.create_time, extra=task.extra, user=task.user,
+        checker=task.checker, group_id=task.group_id, missing=task.missing, version=task.version,
+        created_at=task.created_at, updated_at=task.updated_at, claimed_at=task.claimed_at,
+    )
+
+
+def history_out(entry: HistoryEntry) -> HistoryOut:
+    return HistoryOut(
+        at=entry.at, actor=entry.actor, actor_kind=entry.actor_kind, from_status=entry.from_status,
+        to_status=entry.to_status, reason=entry.reason,
+    )
+
+
+@router.get("/tasks", summary="List the tasks visible to the user, filtered, sorted and paginated by cursor")
+async def list_tasks(
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    status: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
+    data_type: Annotated[str, Query(max_length=MAX_FILTER_LENGTH)] = "",
+    service_url: Annotated[str, Query(max_length=MAX_URL_LENGTH)] = "",
+    user: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
+    checker: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
+    group_id: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
+    text: Annotated[str, Query(max_length=MAX_FILTER_LENGTH, description="Substring of the task id or description")] = "",
+    include_missing: bool = False,
+    sort: TaskSortField = TaskSortField.CREATED_AT,
+    order: SortOrder = SortOrder.ASC,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+) -> TaskPageOut:
+    query = TaskQuery(
+        status=status, data_type=data_type, service_urls=(service_url,) if service_url else None, user=user,
+        checker=checker, group_id=group_id, text=text, include_missing=include_missing,
+    )
+    page = await runtime.workflow.list_tasks(
+        actor, query, TaskSort(sort, order is SortOrder.DESC), limit, cursor or None
+    )
+    return TaskPageOut(tasks=[task_out(task) for task in page.tasks], next_cursor=page.next_cursor, total=page.total)
+
+
+@router.post("/tasks/claim-next", summary="Claim the oldest unclaimed task of a live service that matches the filter")
+async def claim_next(runtime: RuntimeDep, actor: CurrentUser, body: ClaimNextIn | None = None) -> TaskOut:
+    body = body or ClaimNextIn()
+    task = await runtime.workflow.claim_next(
+        actor, body.data_type, body.service_url, live_service_urls=runtime.monitor.snapshot.listable_urls()
+    )
+    return task_out(task)
+
+
+@router.get("/tasks/{task_id}", summary="One task with its history")
+async def get_task(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskDetailOut:
+    task, history = await runtime.workflow.task_detail(actor, task_id)
+    return TaskDetailOut(task=task_out(task), history=[history_out(entry) for entry in history])
+
+
+@router.post("/tasks/{task_id}/claim", summary="Claim an unclaimed task (notget -> running)")
+async def claim(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
+    return task_out(await runtime.workflow.claim(actor, task_id))
+
+
+@router.post("/tasks/{task_id}/release", summary="Return a task to the unclaimed pool (running -> notget)")
+async def release(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
+    return task_out(await runtime.workflow.release(actor, task_id))
+
+
+@router.post("/tasks/{task_id}/submit", summary="Submit a task for review (running -> checking)")
+async def submit(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
+    return task_out(await runtime.workflow.submit(actor, task_id))
+
+
+@router.post("/tasks/{task_id}/approve", summary="Approve a reviewed task (checking -> finish)")
+async def approve(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
+    return task_out(await runtime.workflow.approve(actor, task_id))
+
+
+@router.post("/tasks/{task_id}/reject", summary="Send a reviewed task back to its user with a reason (checking -> running)")
+async def reject(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: RejectIn) -> TaskOut:
+    return task_out(await runtime.workflow.reject(actor, task_id, body.reason))
+
+
+@router.post("/tasks/{task_id}/assign", summary="Assign or reassign a task to a user, with an optional checker and group")
+async def assign(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: AssignIn) -> TaskOut:
+    task = await runtime.workflow.assign(actor, task_id, body.user, checker=body.checker, group=body.group)
+    return task_out(task)

@@ -1,0 +1,85 @@
+"""Task lists and task detail, limited to the tasks each user may see.
+
+Every user sees the unclaimed tasks (status `notget`) and the tasks they work
+on. Checkers also see the tasks they check. Managers also see the tasks of
+the members of their groups and the tasks assigned into their groups. Admins
+see every task. A user with several roles sees the union.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+
+from taskdash.accounts.roles import Role
+from taskdash.errors import InvalidRequest, PermissionDenied, TaskNotFound
+from taskdash.store.protocol import Repository
+from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskVisibility, User
+from taskdash.tasks.actions import has_role
+from taskdash.tasks.status import NOTGET
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(slots=True)
+class TaskPage:
+    """One page of a task list; `total` counts every matching task, not only this page."""
+
+    tasks: list[TaskRecord]
+    next_cursor: str | None
+    total: int
+
+
+async def visibility_for(store: Repository, actor: User) -> TaskVisibility | None:
+    """Return the tasks `actor` may see, or None when `actor` may see every task."""
+    if has_role(actor, Role.ADMIN):
+        return None
+    users = {actor.username}
+    checkers: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    if has_role(actor, Role.CHECKER):
+        checkers = (actor.username,)
+    if has_role(actor, Role.MANAGER) and actor.groups:
+        # NOTE: this reads every account; a store query by group is needed once accounts number in the thousands.
+        groups = set(actor.groups)
+        users.update(user.username for user in await store.list_users() if groups & set(user.groups))
+        group_ids = tuple(sorted(groups))
+    return TaskVisibility(unclaimed=True, users=tuple(sorted(users)), checkers=checkers, group_ids=group_ids)
+
+
+def is_visible(visible: TaskVisibility | None, task: TaskRecord) -> bool:
+    """Return whether `task` matches `visible`, with the same rules as the store's list filter."""
+    if visible is None:
+        return True
+    return (
+        (visible.unclaimed and task.status == NOTGET)
+        or task.user in visible.users
+        or task.checker in visible.checkers
+        or task.group_id in visible.group_ids
+    )
+
+
+async def list_tasks(
+    store: Repository, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
+) -> TaskPage:
+    """Return one page of the tasks that match `query` and that `actor` may see."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"invalid limit {limit}: use 1 to {MAX_PAGE_SIZE}")
+    visible_query = replace(query, visible=await visibility_for(store, actor))
+    (tasks, next_cursor), total = await asyncio.gather(
+        store.find_tasks(visible_query, sort, limit, cursor), store.count_tasks(visible_query)
+    )
+    return TaskPage(tasks, next_cursor, total)
+
+
+async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:
+    """Return the task `task_id` and its history, oldest entry first, if `actor` may see it."""
+    task = await store.get_task(task_id)
+    if task is None:
+        raise TaskNotFound(f"task {task_id!r} not found")
+    if not is_visible(await visibility_for(store, actor), task):
+        raise PermissionDenied(
+            f"user {actor.username!r} may not see task {task_id!r}: it is neither unclaimed nor theirs, "
+            "checked by them, or in one of their groups"
+        )
+    return task, await store.task_history(task_id)

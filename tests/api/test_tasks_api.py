@@ -1,0 +1,374 @@
+"""The REST task routes on an in-process app with a real SQLite store.
+
+Users are created through the accounts module and log in through
+`POST /api/v1/session`. Tasks are inserted through the store; their service
+is made live by a heartbeat batch and a liveness refresh, as the NSQ intake
+would do. Coroutines run on the app's event loop through the TestClient's portal.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from taskdash.runtime import Runtime
+from taskdash.store.records import Heartbeat, TaskRecord, User
+
+PASSWORD = "correct-horse-1"
+T0 = 1_700_000_000.0
+
+# username -> (roles, groups)
+ACCOUNTS = {
+    "alice": (["editor"], ["g1"]),
+    "bob": (["editor"], ["g1"]),
+    "vera": (["checker"], ["g1"]),
+    "mia": (["manager"], ["g1"]),
+    "root": (["admin"], []),
+}
+
+
+@pytest.fixture
+def service_url() -> Iterator[str]:
+    """URL of a task service on a loopback port that this test holds, so no other program can respond on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield f"http://127.0.0.1:{holder.getsockname()[1]}/rpost/test"
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    """One Argon2id hash of PASSWORD for every account, because Argon2id hashing is slow by design."""
+    return PasswordHasher().hash(PASSWORD)
+
+
+@pytest.fixture
+def client(app_client: TestClient, password_hash: str) -> TestClient:
+    store = runtime(app_client).store
+    for username, (roles, groups) in ACCOUNTS.items():
+        user = User(username, password_hash, tuple(roles), tuple(groups), display_name=username, created_at=time.time())
+        app_client.portal.call(store.add_user, user)
+    return app_client
+
+
+def runtime(client: TestClient) -> Runtime:
+    return client.app.state.runtime
+
+
+def task(task_id: str, service_url: str, created_at: float = T0, **fields: Any) -> TaskRecord:
+    values = {"status": "notget", "data_type": "2", "created_at": created_at, "updated_at": created_at, **fields}
+    return TaskRecord(task_id=task_id, service_url=service_url, **values)
+
+
+def add_tasks(client: TestClient, service_url: str, tasks: list[TaskRecord], heartbeat_age: float = 0.0) -> None:
+    """Store `tasks` of a service whose last heartbeat is `heartbeat_age` seconds old, and judge liveness."""
+
+    async def work() -> None:
+        state = runtime(client)
+        seen = time.time() - heartbeat_age
+        await state.store.apply_intake_batch([], [Heartbeat(service_url, seen, None, seen)], [])
+        assert await state.store.insert_tasks(tasks, []) == []
+        await state.refresh_liveness()
+
+    client.portal.call(work)
+
+
+def login(client: TestClient, username: str) -> None:
+    client.cookies.clear()
+    response = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+
+
+def post(client: TestClient, path: str, body: dict[str, Any] | None = None, **headers: str) -> Any:
+    return client.post(f"/api/v1/tasks{path}", json=body, headers=headers)
+
+
+def ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["task_id"] for item in response.json()["tasks"]]
+
+
+# Lists.
+
+
+def test_list_needs_login(client: TestClient) -> None:
+    response = client.get("/api/v1/tasks")
+
+    assert response.status_code == 401
+    assert response.json()["errid"] == 1003
+
+
+def test_list_shape_and_visibility(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [
+        task("free", service_url, created_at=T0),
+        task("alice-own", service_url, created_at=T0 + 1, status="running", user="alice"),
+        task("bob-own", service_url, created_at=T0 + 2, status="running", user="bob"),
+    ])
+    login(client, "alice")
+
+    response = client.get("/api/v1/tasks")
+
+    body = response.json()
+    assert ids(response) == ["free", "alice-own"]
+    assert body["total"] == 2
+    assert body["next_cursor"] is None
+    first = body["tasks"][0]
+    assert first["service_url"] == service_url
+    assert first["status"] == "notget"
+    assert first["user"] == ""
+    assert first["missing"] is False
+    assert first["version"] == 1
+
+
+def test_list_manager_sees_group(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [
+        task("alice-own", service_url, status="running", user="alice"),
+        task("root-own", service_url, status="running", user="root"),
+    ])
+    login(client, "mia")
+
+    assert ids(client.get("/api/v1/tasks")) == ["alice-own"]
+
+
+def test_list_filters_sort_and_totals(client: TestClient, service_url: str) -> None:
+    other_url = service_url.replace("/rpost/test", "/rpost/other")
+    add_tasks(client, service_url, [
+        task("img-1", service_url, created_at=T0, data_type="image", description="Street scene"),
+        task("img-2", service_url, created_at=T0 + 1, data_type="image", status="running", user="alice",
+             checker="vera", group_id="g1"),
+    ])
+    add_tasks(client, other_url, [task("txt-1", other_url, created_at=T0 + 2, data_type="text")])
+    login(client, "root")
+    cases = [
+        ({"status": "notget"}, ["img-1", "txt-1"]),
+        ({"data_type": "image"}, ["img-1", "img-2"]),
+        ({"service_url": other_url}, ["txt-1"]),
+        ({"user": "alice"}, ["img-2"]),
+        ({"checker": "vera"}, ["img-2"]),
+        ({"group_id": "g1"}, ["img-2"]),
+        ({"text": "street"}, ["img-1"]),
+        ({"sort": "task_id", "order": "desc"}, ["txt-1", "img-2", "img-1"]),
+        ({"sort": "created_at", "order": "desc"}, ["txt-1", "img-2", "img-1"]),
+    ]
+
+    for params, expected in cases:
+        response = client.get("/api/v1/tasks", params=params)
+        assert ids(response) == expected, params
+        assert response.json()["total"] == len(expected), params
+
+
+def test_pagination_with_inserts(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task(f"t{i:03}", service_url, created_at=T0 + i) for i in range(120)])
+    login(client, "root")
+    seen: list[str] = []
+    totals: list[int] = []
+    params: dict[str, Any] = {"limit": 50}
+
+    for page_number in range(10):
+        response = client.get("/api/v1/tasks", params=params)
+        seen.extend(ids(response))
+        totals.append(response.json()["total"])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+        params["cursor"] = cursor
+        add_tasks(client, service_url, [
+            task(f"early-{page_number}", service_url, created_at=T0 - 1 - page_number),
+            task(f"late-{page_number}", service_url, created_at=T0 + 500 + page_number),
+        ])
+
+    assert len(seen) == len(set(seen))
+    assert seen[:120] == [f"t{i:03}" for i in range(120)]
+    assert seen[120:] == ["late-0", "late-1"]
+    assert totals == [120, 122, 124]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 501}, {"sort": "status"}, {"order": "up"}, {"cursor": "not-a-cursor"}],
+)
+def test_list_invalid_params(client: TestClient, params: dict[str, Any]) -> None:
+    login(client, "alice")
+
+    response = client.get("/api/v1/tasks", params=params)
+
+    assert response.status_code == 400
+    assert response.json()["errid"] == 1000
+
+
+# Detail.
+
+
+def test_detail_history_in_order(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url)])
+    login(client, "mia")
+    assert post(client, "/t1/assign", {"user": "alice", "checker": "vera", "group": "g1"}).status_code == 200
+    login(client, "alice")
+    assert post(client, "/t1/submit").status_code == 200
+    login(client, "vera")
+    assert post(client, "/t1/reject", {"reason": "box 2 is too loose"}).status_code == 200
+
+    response = client.get("/api/v1/tasks/t1")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["task"]["status"] == "running"
+    steps = [(entry["actor"], entry["from_status"], entry["to_status"]) for entry in body["history"]]
+    assert steps == [("mia", "notget", "running"), ("alice", "running", "checking"), ("vera", "checking", "running")]
+    assert body["history"][2]["reason"] == "box 2 is too loose"
+    assert {entry["actor_kind"] for entry in body["history"]} == {"user"}
+
+
+def test_detail_not_found(client: TestClient) -> None:
+    login(client, "alice")
+
+    response = client.get("/api/v1/tasks/no-such-task")
+
+    assert response.status_code == 404
+    assert response.json()["errid"] == 1005
+
+
+def test_detail_invisible_denied(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="running", user="bob")])
+    login(client, "alice")
+
+    response = client.get("/api/v1/tasks/t1")
+
+    assert response.status_code == 403
+    assert response.json()["errid"] == 1004
+    assert "alice" in response.json()["detail"]
+
+
+# Actions.
+
+
+def test_claim_release_submit_approve(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url)])
+    login(client, "alice")
+
+    claimed = post(client, "/t1/claim")
+    released = post(client, "/t1/release")
+    post(client, "/t1/claim")
+    submitted = post(client, "/t1/submit")
+
+    assert (claimed.status_code, claimed.json()["status"], claimed.json()["user"]) == (200, "running", "alice")
+    assert (released.status_code, released.json()["status"], released.json()["user"]) == (200, "notget", "")
+    assert (submitted.status_code, submitted.json()["status"]) == (200, "checking")
+
+    login(client, "root")
+    approved = post(client, "/t1/approve")
+
+    assert (approved.status_code, approved.json()["status"]) == (200, "finish")
+
+
+def test_action_invalid_state(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url)])
+    login(client, "root")
+
+    response = post(client, "/t1/approve")
+
+    assert response.status_code == 409
+    assert response.json()["errid"] == 1008
+
+
+def test_action_permission_denied(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", checker="vera")])
+    login(client, "bob")
+
+    response = post(client, "/t1/approve")
+
+    assert response.status_code == 403
+    assert response.json()["errid"] == 1004
+
+
+@pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": 5}])
+def test_reject_without_reason(client: TestClient, service_url: str, body: dict[str, Any] | None) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", checker="vera")])
+    login(client, "vera")
+
+    response = post(client, "/t1/reject", body)
+
+    assert response.status_code == 400
+    assert response.json()["errid"] == 1000
+    assert client.get("/api/v1/tasks/t1").json()["task"]["status"] == "checking"
+
+
+def test_assign_outside_group_denied(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url)])
+    login(client, "mia")
+
+    response = post(client, "/t1/assign", {"user": "root"})
+
+    assert response.status_code == 403
+    assert response.json()["errid"] == 1004
+
+
+def test_claim_next_oldest_live(client: TestClient, service_url: str) -> None:
+    silent_url = service_url.replace("/rpost/test", "/rpost/silent")
+    add_tasks(client, silent_url, [task("silent-oldest", silent_url, created_at=T0 - 100)], heartbeat_age=3600)
+    add_tasks(client, service_url, [
+        task("newer", service_url, created_at=T0 + 1),
+        task("older", service_url, created_at=T0),
+        task("text", service_url, created_at=T0 - 50, data_type="text"),
+    ])
+    login(client, "alice")
+
+    first = post(client, "/claim-next")
+    second = post(client, "/claim-next", {"data_type": "2"})
+    third = post(client, "/claim-next", {"service_url": service_url})
+
+    assert [response.json()["task_id"] for response in (first, second, third)] == ["text", "older", "newer"]
+    assert first.json()["user"] == "alice"
+
+    exhausted = post(client, "/claim-next")
+    assert exhausted.status_code == 404
+    assert exhausted.json()["errid"] == 1005
+
+
+# Error language.
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "errmsg"),
+    [
+        (None, "任务不存在"),
+        ("zh-CN,zh;q=0.9", "任务不存在"),
+        ("en", "Task not found"),
+        ("en-US,en;q=0.9,zh;q=0.5", "Task not found"),
+        ("fr", "任务不存在"),
+    ],
+)
+def test_error_language(client: TestClient, accept_language: str | None, errmsg: str) -> None:
+    login(client, "alice")
+    headers = {"accept-language": accept_language} if accept_language else {}
+
+    response = client.post("/api/v1/tasks/no-such-task/release", headers=headers)
+
+    assert response.status_code == 404
+    assert response.json()["errid"] == 1005
+    assert response.json()["errmsg"] == errmsg
+    assert "no-such-task" in response.json()["detail"]
+
+
+def test_openapi_documents_routes(client: TestClient) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+
+    for path, method in [
+        ("/api/v1/tasks", "get"),
+        ("/api/v1/tasks/{task_id}", "get"),
+        ("/api/v1/tasks/claim-next", "post"),
+        ("/api/v1/tasks/{task_id}/claim", "post"),
+        ("/api/v1/tasks/{task_id}/release", "post"),
+        ("/api/v1/tasks/{task_id}/submit", "post"),
+        ("/api/v1/tasks/{task_id}/approve", "post"),
+        ("/api/v1/tasks/{task_id}/reject", "post"),
+        ("/api/v1/tasks/{task_id}/assign", "post"),
+    ]:
+        assert method in paths[path], path
+        assert paths[path][method]["summary"], path
