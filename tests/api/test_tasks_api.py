@@ -234,15 +234,14 @@ def test_detail_not_found(client: TestClient) -> None:
     assert response.json()["errid"] == 1005
 
 
-def test_detail_invisible_denied(client: TestClient, service_url: str) -> None:
+def test_detail_invisible_not_found(client: TestClient, service_url: str) -> None:
     add_tasks(client, service_url, [task("t1", service_url, status="running", user="bob")])
     login(client, "alice")
 
     response = client.get("/api/v1/tasks/t1")
 
-    assert response.status_code == 403
-    assert response.json()["errid"] == 1004
-    assert "alice" in response.json()["detail"]
+    assert response.status_code == 404
+    assert response.json()["errid"] == 1005
 
 
 # Actions.
@@ -279,12 +278,23 @@ def test_action_invalid_state(client: TestClient, service_url: str) -> None:
 
 def test_action_permission_denied(client: TestClient, service_url: str) -> None:
     add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", checker="vera")])
-    login(client, "bob")
+    login(client, "alice")
 
     response = post(client, "/t1/approve")
 
     assert response.status_code == 403
     assert response.json()["errid"] == 1004
+
+
+def test_action_on_invisible_task_not_found(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", checker="vera")])
+    login(client, "bob")
+
+    response = post(client, "/t1/approve")
+
+    assert response.status_code == 404
+    assert response.json()["errid"] == 1005
+    assert "vera" not in response.text
 
 
 @pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": 5}])
@@ -342,6 +352,9 @@ def test_claim_next_oldest_live(client: TestClient, service_url: str) -> None:
         ("en", "Task not found"),
         ("en-US,en;q=0.9,zh;q=0.5", "Task not found"),
         ("fr", "任务不存在"),
+        ("en;q=0.1, zh;q=0.9", "任务不存在"),
+        ("zh;q=0.2, en;q=0.8", "Task not found"),
+        ("fr, en;q=0.5", "Task not found"),
     ],
 )
 def test_error_language(client: TestClient, accept_language: str | None, errmsg: str) -> None:

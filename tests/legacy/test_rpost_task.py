@@ -559,31 +559,42 @@ def test_user_tasks_admin(app_client: TestClient, service_url: str) -> None:
 
 
 def test_assign_by_manager_in_group(app_client: TestClient, service_url: str) -> None:
-    add_users(app_client, "alice", "bob", "mia")
+    add_users(app_client, "alice", "vera", "mia")
     add_live_tasks(app_client, service_url, [task("sy-hn-0", service_url)])
     login(app_client, "mia")
 
-    assert call(app_client, operation="AssignTask", task_id="sy-hn-0", user="alice", checker="bob", group="g1") == SUCCESS
+    assert call(app_client, operation="AssignTask", task_id="sy-hn-0", user="alice", checker="vera", group="g1") == SUCCESS
 
     stored = stored_task(app_client, "sy-hn-0")
     assert stored.status == "running"
     assert stored.user == "alice"
-    assert stored.checker == "bob"
+    assert stored.checker == "vera"
     assert stored.group_id == "g1"
 
 
 def test_assign_shows_in_user_tasks(app_client: TestClient, service_url: str) -> None:
-    add_users(app_client, "alice", "bob", "mia")
+    add_users(app_client, "alice", "vera", "mia")
     add_live_tasks(app_client, service_url, [task("sy-hn-0", service_url)])
     login(app_client, "mia")
-    call(app_client, operation="AssignTask", task_id="sy-hn-0", user="alice", checker="bob", group="g1")
+    call(app_client, operation="AssignTask", task_id="sy-hn-0", user="alice", checker="vera", group="g1")
 
     body = call(app_client, operation="GetUserTasks", user="alice")
 
     assert body == (
-        b'[{"TaskID":"sy-hn-0","DataType":"2","Status":"running","User":"alice","Checker":"bob","GroupID":"g1",'
+        b'[{"TaskID":"sy-hn-0","DataType":"2","Status":"running","User":"alice","Checker":"vera","GroupID":"g1",'
         b'"Reserved":""}]'
     )
+
+
+def test_assign_checker_without_role_denied(app_client: TestClient, service_url: str) -> None:
+    add_users(app_client, "alice", "bob", "mia")
+    add_live_tasks(app_client, service_url, [task("sy-hn-0", service_url)])
+    login(app_client, "mia")
+
+    body = call(app_client, operation="AssignTask", task_id="sy-hn-0", user="alice", checker="bob", group="g1")
+
+    assert body == PERMISSION_DENIED
+    assert stored_task(app_client, "sy-hn-0").status == "notget"
 
 
 def test_assign_outside_group_denied(app_client: TestClient, service_url: str) -> None:

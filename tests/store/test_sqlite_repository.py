@@ -403,7 +403,7 @@ async def test_change_owner_reassign_not_in_checking(store: SQLiteRepository) ->
         ClaimRequest(task_id="t1", user="bob", actor="manager", at=T0, allow_reassign=True)
     )
 
-    assert outcome == ClaimOutcome.ALREADY_CLAIMED
+    assert outcome == ClaimOutcome.INVALID_STATUS
 
 
 async def test_change_owner_concurrent_claims_one_wins(store: SQLiteRepository) -> None:

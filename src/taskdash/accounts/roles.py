@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taskdash.store.records import User
 
 
 class Role(StrEnum):
@@ -10,6 +14,11 @@ class Role(StrEnum):
     CHECKER = "checker"
     MANAGER = "manager"
     ADMIN = "admin"
+
+
+def has_role(user: "User", *roles: Role) -> bool:
+    """Return whether `user` has at least one of `roles`."""
+    return any(role.value in user.roles for role in roles)
 
 
 def parse_roles(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:

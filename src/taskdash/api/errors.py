@@ -14,15 +14,21 @@ log = structlog.get_logger("taskdash.api")
 
 
 def request_language(request: Request) -> str:
-    """Return "en" when Accept-Language prefers English over Chinese, else "zh" (the default)."""
-    header = request.headers.get("accept-language", "")
-    for part in header.split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return "zh"
+    """Return "en" when Accept-Language prefers English over Chinese (by q-value), else "zh" (the default)."""
+    best, best_weight = "zh", 0.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().lower().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        language = "zh" if tag.startswith("zh") else "en" if tag.startswith("en") else ""
+        # Ties keep the earlier tag, as the header lists preferences in order.
+        if language and weight > best_weight:
+            best, best_weight = language, weight
+    return best
 
 
 def error_response(request: Request, errid: ErrId, detail: str) -> JSONResponse:

@@ -78,7 +78,8 @@ class TaskDetailOut(BaseModel):
 
 
 class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why the task goes back to its user")
+    # The domain trims and checks the length, as for the legacy RejectTask; this bound only caps the body.
+    reason: str = Field(min_length=1, max_length=2 * MAX_REASON_LENGTH, description="Why the task goes back to its user")
 
 
 class AssignIn(BaseModel):

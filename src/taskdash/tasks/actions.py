@@ -2,8 +2,9 @@
 
 - release  running  -> notget: the task's user, a manager who shares a group
   with that user, or an admin. The task loses its user, checker and group.
-- submit   running  -> checking: the task's user only. A task without a
-  checker stays in `checking` until one is set.
+- submit   running  -> checking: the task's user only. NOTE: a task
+  submitted without a checker can so far be approved or rejected only by an
+  admin, because no action sets the checker of a task in `checking` yet.
 - approve  checking -> finish: the task's checker, or an admin.
 - reject   checking -> running: the task's checker, or an admin, with a reason.
 
@@ -20,10 +21,11 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from taskdash.accounts.roles import Role
+from taskdash.accounts.roles import Role, has_role
 from taskdash.errors import InvalidRequest, InvalidStateChange, PermissionDenied, StoreWriteFailed, TaskNotFound
 from taskdash.store.protocol import Repository
 from taskdash.store.records import HistoryEntry, TaskRecord, User
+from taskdash.tasks.listing import is_visible, visibility_for
 from taskdash.tasks.status import TRANSITIONS, Action, next_status
 
 log = structlog.get_logger("taskdash.tasks")
@@ -33,10 +35,6 @@ MAX_WRITE_ATTEMPTS = 5
 
 PermissionCheck = Callable[[TaskRecord], Awaitable[None]]
 FieldChange = Callable[[TaskRecord], None]
-
-
-def has_role(user: User, *roles: Role) -> bool:
-    return any(role.value in user.roles for role in roles)
 
 
 def check_reason(reason: str) -> str:
@@ -120,6 +118,9 @@ async def _change_status(
     for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
         task = await store.get_task(task_id)
         if task is None or task.missing:
+            raise TaskNotFound(f"task {task_id!r} not found")
+        # A task the actor may not see is reported as not found, so no action reveals who works on it.
+        if not is_visible(await visibility_for(store, actor), task):
             raise TaskNotFound(f"task {task_id!r} not found")
         await check(task)
         from_status = task.status

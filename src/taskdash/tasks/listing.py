@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
-from taskdash.accounts.roles import Role
-from taskdash.errors import InvalidRequest, PermissionDenied, TaskNotFound
+from taskdash.accounts.roles import Role, has_role
+from taskdash.errors import InvalidRequest, TaskNotFound
 from taskdash.store.protocol import Repository
 from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskVisibility, User
-from taskdash.tasks.actions import has_role
 from taskdash.tasks.status import NOTGET
 
 MAX_PAGE_SIZE = 500
@@ -65,6 +64,9 @@ async def list_tasks(
     """Return one page of the tasks that match `query` and that `actor` may see."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"invalid limit {limit}: use 1 to {MAX_PAGE_SIZE}")
+    # SQLite's LIKE stops reading a pattern at a NUL, which would match far more than asked for.
+    if "\x00" in query.text:
+        raise InvalidRequest("invalid text filter: it contains a NUL character")
     visible_query = replace(query, visible=await visibility_for(store, actor))
     (tasks, next_cursor), total = await asyncio.gather(
         store.find_tasks(visible_query, sort, limit, cursor), store.count_tasks(visible_query)
@@ -78,8 +80,6 @@ async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[Tas
     if task is None:
         raise TaskNotFound(f"task {task_id!r} not found")
     if not is_visible(await visibility_for(store, actor), task):
-        raise PermissionDenied(
-            f"user {actor.username!r} may not see task {task_id!r}: it is neither unclaimed nor theirs, "
-            "checked by them, or in one of their groups"
-        )
+        # Reported as not found, so that the answer does not confirm that the task exists.
+        raise TaskNotFound(f"task {task_id!r} not found")
     return task, await store.task_history(task_id)

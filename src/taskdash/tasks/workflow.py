@@ -95,6 +95,8 @@ class Workflow:
                 raise UserNotFound(f"checker {checker!r} not found or disabled")
             if checker == username:
                 raise CheckerIsEditor(f"user {username!r} cannot check their own task")
+            if not _has(checker_user, Role.CHECKER, Role.ADMIN):
+                raise PermissionDenied(f"user {checker!r} is not a checker: give them the checker role first")
         self._check_may_assign(actor, assignee, group)
 
         request = ClaimRequest(

@@ -455,6 +455,8 @@ class SQLiteRepository:
                 return ClaimOutcome.NOT_FOUND, task
 
             reassign = request.allow_reassign and task.status == RUNNING
+            if request.allow_reassign and task.status not in (NOTGET, RUNNING):
+                return ClaimOutcome.INVALID_STATUS, task
             if task.status != NOTGET and not reassign:
                 taken = task.status == RUNNING or bool(task.user)
                 return (ClaimOutcome.ALREADY_CLAIMED if taken else ClaimOutcome.INVALID_STATUS), task
