@@ -80,6 +80,6 @@ async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[Tas
     if task is None:
         raise TaskNotFound(f"task {task_id!r} not found")
     if not is_visible(await visibility_for(store, actor), task):
-        # Reported as not found, so that the answer does not confirm that the task exists.
+        # Reported as not found, so that the response does not confirm that the task exists.
         raise TaskNotFound(f"task {task_id!r} not found")
     return task, await store.task_history(task_id)
