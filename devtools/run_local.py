@@ -1,8 +1,10 @@
 """`make run`: a complete local TaskDash on loopback.
 
-Starts nsqd, TaskDash and three Go reference task services, creates an
-`admin` account (its password is printed once), prints the addresses and
-waits for Ctrl-C, which stops everything. Data lives in `./data/local/`.
+Starts nsqd, TaskDash and three Go reference task services, prints the
+addresses and waits for Ctrl-C, which stops everything. On the first run
+TaskDash creates the `admin` account with a password passed in
+TASKDASH_ADMIN_PASSWORD, and this script prints it once. Data lives in
+`./data/local/`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from devtools.procs import ROOT, Managed, Nsqd, RefService, TaskDashServer, add_user, port_in_use
+from devtools.procs import ROOT, Managed, Nsqd, RefService, TaskDashServer, port_in_use
 
 WORKDIR = ROOT / "data" / "local"
 PORT = int(os.environ.get("TASKDASH_PORT", "8600"))
@@ -56,10 +58,12 @@ def main() -> int:
 def run(database_url: str, started: list[Managed]) -> int:
     nsqd = Nsqd.start(WORKDIR)
     started.append(nsqd.managed)
+    # TaskDash uses this password only when its store has no users, that is on the first run.
+    password = secrets.token_urlsafe(12)
     server = TaskDashServer.start(
         WORKDIR,
         ["--database-url", database_url, "--nsqd-tcp-address", nsqd.tcp_address, "--poll-interval", "5"],
-        env={"TASKDASH_LOG_FORMAT": "console"},
+        env={"TASKDASH_LOG_FORMAT": "console", "TASKDASH_ADMIN_PASSWORD": password},
         port=PORT,
     )
     started.append(server.managed)
@@ -68,11 +72,10 @@ def run(database_url: str, started: list[Managed]) -> int:
         service = RefService.start(WORKDIR, nsqd.tcp_address, name, tasks=20, id_prefix=prefix, port=PORT + offset)
         started.append(service.managed)
 
-    # The account is created only once everything runs, so a failed start never swallows its password.
-    password = ""
-    if not ADMIN_MARKER.exists():
-        password = secrets.token_urlsafe(12)
-        add_user(database_url, "admin", password, ["admin"], ("default",))
+    # The marker is written only once everything runs, so a failed start never swallows the password.
+    if ADMIN_MARKER.exists() or not admin_password_works(server, password):
+        password = ""
+    else:
         ADMIN_MARKER.write_text("admin\n")
 
     print()
@@ -86,7 +89,11 @@ def run(database_url: str, started: list[Managed]) -> int:
     if password:
         print(f"  admin password     {password}   (shown once; user name: admin)")
     else:
-        print("  admin account      created on an earlier run; delete data/local to start afresh")
+        print(
+            "  admin account      created on an earlier run; delete data/local to start afresh, or set a new\n"
+            "                     password: .venv/bin/taskdash user passwd admin --password-stdin "
+            f"--database-url {database_url}"
+        )
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
 
@@ -96,6 +103,15 @@ def run(database_url: str, started: list[Managed]) -> int:
     print(f"{failed.name} exited with code {failed.process.returncode}; log: {failed.log_path}", file=sys.stderr)
     print(failed.log_tail(), file=sys.stderr)
     return 1
+
+
+def admin_password_works(server: TaskDashServer, password: str) -> bool:
+    """Return whether `admin` logs in with `password`, that is whether this run's server created the account."""
+    try:
+        with server.login("admin", password):
+            return True
+    except RuntimeError:
+        return False
 
 
 if __name__ == "__main__":

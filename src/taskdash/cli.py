@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from taskdash import __version__
+from taskdash.accounts import admin
 from taskdash.accounts.roles import Role
 from taskdash.accounts.users import create_user
 from taskdash.config import DEFAULT_DATABASE_URL, Settings, load_settings
@@ -114,6 +115,20 @@ def _run_with_store(settings: Settings, work: Callable[[Repository], Awaitable[T
         raise click.ClickException(error.detail) from None
 
 
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    raise click.UsageError("no password given: pass --password-stdin and write the password to standard input")
+
+
+role_choice = click.Choice([role.value for role in Role])
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+
+
 @user.command("add")
 @click.argument("name")
 @click.option(
@@ -130,13 +145,7 @@ def user_add(
     config_file: Path | None, database_url: str | None,
 ) -> None:
     """Create user NAME with an Argon2id-hashed password."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        raise click.UsageError("no password given: pass --password-stdin and write the password to standard input")
-
+    password = _read_password(password_stdin)
     settings = _settings_or_exit(config_file, database_url=database_url)
     _run_with_store(settings, lambda store: create_user(store, name, password, list(roles), list(groups), display_name))
     click.echo(f"user {name} created with roles {', '.join(sorted(roles))}")
@@ -152,6 +161,70 @@ def user_list(config_file: Path | None, database_url: str | None) -> None:
     for account in users:
         state = " (disabled)" if account.disabled else ""
         click.echo(f"{account.username}\troles={','.join(account.roles)}\tgroups={','.join(account.groups)}{state}")
+
+
+@user.command("set-roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=role_choice, help="Role of the user; repeatable.")
+@config_option
+@database_option
+def user_set_roles(name: str, roles: tuple[str, ...], config_file: Path | None, database_url: str | None) -> None:
+    """Replace the roles of user NAME."""
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    account = _run_with_store(settings, lambda store: admin.set_roles(store, None, name, roles))
+    click.echo(f"user {name} now has roles {', '.join(account.roles)}")
+
+
+@user.command("set-groups")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, help="Group the user belongs to; repeatable.")
+@click.option("--no-groups", is_flag=True, help="Remove the user from every group.")
+@config_option
+@database_option
+def user_set_groups(
+    name: str, groups: tuple[str, ...], no_groups: bool, config_file: Path | None, database_url: str | None
+) -> None:
+    """Replace the groups of user NAME."""
+    if bool(groups) == no_groups:
+        raise click.UsageError("pass --group at least once, or --no-groups to remove the user from every group")
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    account = _run_with_store(settings, lambda store: admin.set_groups(store, None, name, groups))
+    click.echo(f"user {name} now belongs to groups: {', '.join(account.groups) or '(none)'}")
+
+
+@user.command("disable")
+@click.argument("name")
+@config_option
+@database_option
+def user_disable(name: str, config_file: Path | None, database_url: str | None) -> None:
+    """Disable user NAME and log them out on every instance."""
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    _run_with_store(settings, lambda store: admin.set_disabled(store, None, name, True))
+    click.echo(f"user {name} disabled and logged out")
+
+
+@user.command("enable")
+@click.argument("name")
+@config_option
+@database_option
+def user_enable(name: str, config_file: Path | None, database_url: str | None) -> None:
+    """Enable user NAME again."""
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    _run_with_store(settings, lambda store: admin.set_disabled(store, None, name, False))
+    click.echo(f"user {name} enabled")
+
+
+@user.command("passwd")
+@click.argument("name")
+@password_stdin_option
+@config_option
+@database_option
+def user_passwd(name: str, password_stdin: bool, config_file: Path | None, database_url: str | None) -> None:
+    """Set a new password for user NAME and log them out on every instance."""
+    password = _read_password(password_stdin)
+    settings = _settings_or_exit(config_file, database_url=database_url)
+    _run_with_store(settings, lambda store: admin.reset_password(store, None, name, password))
+    click.echo(f"password of user {name} changed; their sessions are logged out")
 
 
 if __name__ == "__main__":

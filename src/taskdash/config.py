@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from taskdash.accounts.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/taskdash.db"
 
 AddressList = Annotated[list[str], NoDecode]
@@ -81,6 +83,8 @@ class Settings(BaseSettings):
     max_tasks_in_work: int = Field(0, ge=0)
     login_max_failures: int = Field(5, ge=1)
     login_failure_window: float = Field(300.0, gt=0)
+    # Password of the `admin` user that the first start creates when the store has no users.
+    admin_password: SecretStr | None = None
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -115,6 +119,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"invalid --allowed-service-network {network!r}: expected a CIDR such as 10.0.0.0/8"
                 ) from None
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _check_admin_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not MIN_PASSWORD_LENGTH <= len(value.get_secret_value()) <= MAX_PASSWORD_LENGTH:
+            raise ValueError(
+                f"invalid TASKDASH_ADMIN_PASSWORD: it must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} "
+                "characters long"
+            )
         return value
 
     @field_validator("database_url")

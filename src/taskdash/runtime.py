@@ -1,14 +1,16 @@
 """The running parts of one TaskDash instance, started and stopped together.
 
-Start order: store, batcher, NSQ intake, liveness refresh, poller. Stop
-order is the reverse, so the intake stops handing out messages before the
-batcher's last flush, and the store closes last.
+Start order: store (creating `admin` when it has no users), batcher, NSQ
+intake, liveness refresh, poller. Stop order is the reverse, so the intake
+stops handing out messages before the batcher's last flush, and the store
+closes last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ import httpx
 import structlog
 
 from taskdash import __version__, metrics
+from taskdash.accounts.admin import create_first_admin
 from taskdash.accounts.throttle import LoginThrottle
 from taskdash.accounts.users import Authenticator
 from taskdash.config import Settings
@@ -53,6 +56,11 @@ class Runtime:
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
         store = await open_store(settings.database_url)
+        try:
+            await _create_first_admin(store, settings)
+        except BaseException:
+            await store.close()
+            raise
         policy = LivenessPolicy(
             suspect_after=settings.suspect_after, offline_after=settings.offline_after,
             mass_silence_ratio=settings.mass_silence_ratio,
@@ -173,6 +181,19 @@ class Runtime:
             await self.http_client.aclose()
         await self.store.close()
         log.info("taskdash_stopped")
+
+
+async def _create_first_admin(store: Repository, settings: Settings) -> None:
+    """Create `admin` in a store without users, and show a generated password once on standard error."""
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    generated = await create_first_admin(store, password)
+    if generated:
+        print(
+            f"TaskDash created the user 'admin' with the password {generated}\n"
+            "This password is shown only once: log in and change it, for example with "
+            "`taskdash user passwd admin --password-stdin`.",
+            file=sys.stderr, flush=True,
+        )
 
 
 def _safe_url(url: str) -> str:

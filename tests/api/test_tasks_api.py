@@ -8,15 +8,19 @@ would do. Coroutines run on the app's event loop through the TestClient's portal
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from taskdash.api import csv_export
 from taskdash.runtime import Runtime
 from taskdash.store.records import Heartbeat, TaskRecord, User
 
@@ -205,6 +209,87 @@ def test_list_invalid_params(client: TestClient, params: dict[str, Any]) -> None
 # Detail.
 
 
+def export(client: TestClient, **params: Any) -> list[list[str]]:
+    response = client.get("/api/v1/tasks/export.csv", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+
+
+def test_export_filter_content(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [
+        task("img-1", service_url, created_at=T0, data_type="image", description="街景, \"第一批\"\n两行",
+             reserved="=HYPERLINK(\"x\")"),
+        task("img-2", service_url, created_at=T0 + 1, data_type="image", status="running", user="alice",
+             checker="vera", group_id="g1", description="@SUM(A1)", service_status="running"),
+        task("txt-1", service_url, created_at=T0 + 2, data_type="text"),
+    ])
+    login(client, "root")
+
+    rows = export(client, data_type="image", order="desc")
+
+    assert rows[0] == [
+        "task_id", "service_url", "data_type", "status", "service_status", "user", "checker", "group_id",
+        "description", "reserved", "created_at", "updated_at",
+    ]
+    assert [row[0] for row in rows[1:]] == ["img-2", "img-1"]
+    assert rows[1] == [
+        "img-2", service_url, "image", "running", "running", "alice", "vera", "g1", "'@SUM(A1)", "",
+        "2023-11-14T22:13:21+00:00", "2023-11-14T22:13:21+00:00",
+    ]
+    assert rows[2][8] == "街景, \"第一批\"\n两行"
+    assert rows[2][9] == "'=HYPERLINK(\"x\")"
+    assert rows[2][10] == "2023-11-14T22:13:20+00:00"
+
+
+def test_export_visibility(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [
+        task("free", service_url, created_at=T0),
+        task("alice-own", service_url, created_at=T0 + 1, status="running", user="alice"),
+        task("bob-own", service_url, created_at=T0 + 2, status="running", user="bob"),
+    ])
+    login(client, "alice")
+
+    rows = export(client)
+
+    assert [row[0] for row in rows[1:]] == ["free", "alice-own"]
+
+
+def test_export_many_pages(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task(f"t{i:04d}", service_url, created_at=T0 + i) for i in range(1203)])
+    login(client, "root")
+
+    rows = export(client, sort="task_id")
+
+    assert len(rows) == 1 + 1203
+    assert [row[0] for row in rows[1:]] == [f"t{i:04d}" for i in range(1203)]
+
+
+def test_export_empty(client: TestClient) -> None:
+    login(client, "root")
+
+    rows = export(client, status="nothing")
+
+    assert len(rows) == 1
+
+
+def test_export_invalid_filter(client: TestClient) -> None:
+    login(client, "root")
+
+    response = client.get("/api/v1/tasks/export.csv", params={"text": "a\x00b"})
+
+    assert response.status_code == 400
+    assert response.json()["errid"] == 1000
+
+
+def test_export_needs_login(client: TestClient) -> None:
+    response = client.get("/api/v1/tasks/export.csv")
+
+    assert response.status_code == 401
+    assert response.json()["errid"] == 1003
+
+
 def test_detail_history_in_order(client: TestClient, service_url: str) -> None:
     add_tasks(client, service_url, [task("t1", service_url)])
     login(client, "mia")
@@ -319,6 +404,55 @@ def test_assign_outside_group_denied(client: TestClient, service_url: str) -> No
     assert response.json()["errid"] == 1004
 
 
+def test_set_checker_then_approve(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", group_id="g1")])
+    login(client, "mia")
+
+    response = post(client, "/t1/checker", {"checker": "vera"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["checker"] == "vera"
+    assert response.json()["status"] == "checking"
+    history = client.get("/api/v1/tasks/t1").json()["history"]
+    assert history[-1]["reason"] == "checker set to vera"
+    login(client, "vera")
+    assert post(client, "/t1/approve").json()["status"] == "finish"
+
+
+@pytest.mark.parametrize(
+    ("user", "body", "status_code", "errid"),
+    [
+        ("alice", {"checker": "vera"}, 403, 1004),
+        ("root", {"checker": "alice"}, 403, 1004),
+        ("root", {"checker": "bob"}, 403, 1004),
+        ("root", {"checker": "nobody"}, 404, 1010),
+        ("root", {"checker": ""}, 400, 1000),
+        ("root", {}, 400, 1000),
+    ],
+)
+def test_set_checker_errors(
+    client: TestClient, service_url: str, user: str, body: dict[str, Any], status_code: int, errid: int
+) -> None:
+    add_tasks(client, service_url, [task("t1", service_url, status="running", user="alice", group_id="g1")])
+    login(client, user)
+
+    response = post(client, "/t1/checker", body)
+
+    assert response.status_code == status_code, response.text
+    assert response.json()["errid"] == errid
+    assert client.get("/api/v1/tasks/t1").json()["task"]["checker"] == ""
+
+
+def test_set_checker_on_unclaimed_task(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [task("t1", service_url)])
+    login(client, "root")
+
+    response = post(client, "/t1/checker", {"checker": "vera"})
+
+    assert response.status_code == 409
+    assert response.json()["errid"] == 1008
+
+
 def test_claim_next_oldest_live(client: TestClient, service_url: str) -> None:
     silent_url = service_url.replace("/rpost/test", "/rpost/silent")
     add_tasks(client, silent_url, [task("silent-oldest", silent_url, created_at=T0 - 100)], heartbeat_age=3600)
@@ -369,6 +503,42 @@ def test_error_language(client: TestClient, accept_language: str | None, errmsg:
     assert "no-such-task" in response.json()["detail"]
 
 
+# Statistics.
+
+
+def test_stats_counts_and_visibility(client: TestClient, service_url: str) -> None:
+    add_tasks(client, service_url, [
+        task("free", service_url),
+        task("alice-run", service_url, status="running", user="alice", group_id="g1"),
+        task("root-run", service_url, status="running", user="root"),
+    ])
+    login(client, "alice")
+    post(client, "/alice-run/submit")
+    login(client, "root")
+    post(client, "/alice-run/approve")
+
+    admin = client.get("/api/v1/stats").json()
+    login(client, "mia")
+    manager = client.get("/api/v1/stats").json()
+
+    assert admin["by_status"] == {"notget": 1, "running": 1, "finish": 1}
+    assert admin["by_user"] == {"alice": {"finish": 1}, "root": {"running": 1}}
+    assert admin["by_group"] == {"g1": {"finish": 1}}
+    assert admin["by_service"] == {service_url: {"notget": 1, "running": 1, "finish": 1}}
+    assert len(admin["finished_per_day"]) == 30
+    today = datetime.now(UTC).date().isoformat()
+    assert admin["finished_per_day"][-1] == {"date": today, "count": 1}
+    assert manager["by_status"] == {"finish": 1}
+    assert manager["by_user"] == {"alice": {"finish": 1}}
+
+
+def test_stats_needs_login(client: TestClient) -> None:
+    response = client.get("/api/v1/stats")
+
+    assert response.status_code == 401
+    assert response.json()["errid"] == 1003
+
+
 def test_openapi_documents_routes(client: TestClient) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
 
@@ -382,6 +552,18 @@ def test_openapi_documents_routes(client: TestClient) -> None:
         ("/api/v1/tasks/{task_id}/approve", "post"),
         ("/api/v1/tasks/{task_id}/reject", "post"),
         ("/api/v1/tasks/{task_id}/assign", "post"),
+        ("/api/v1/tasks/{task_id}/checker", "post"),
+        ("/api/v1/tasks/export.csv", "get"),
+        ("/api/v1/stats", "get"),
     ]:
         assert method in paths[path], path
         assert paths[path][method]["summary"], path
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+     ("a=b", "a=b"), ("", ""), ("标注", "标注")],
+)
+def test_export_cell_formula_guard(value: str, cell: str) -> None:
+    assert csv_export.safe_cell(value) == cell

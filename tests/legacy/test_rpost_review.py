@@ -1,4 +1,4 @@
-"""The legacy operations ReleaseTask, SubmitTask, ApproveTask and RejectTask on `/rpost/task`."""
+"""The legacy operations ReleaseTask, SubmitTask, ApproveTask, RejectTask and SetChecker on `/rpost/task`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from fastapi.testclient import TestClient
 
 from tests.legacy.test_rpost_task import (
     BAD_REQUEST,
+    CHECKER_IS_EDITOR,
     PERMISSION_DENIED,
     SUCCESS,
     TASK_NOT_FOUND,
+    USER_NOT_FOUND,
     add_live_tasks,
     add_users,
     call,
@@ -134,3 +136,44 @@ def test_review_operation_missing_task_id(app_client: TestClient, operation: str
     login(app_client, "root")
 
     assert call(app_client, operation=operation, reason="r") == BAD_REQUEST
+
+
+def test_set_checker(app_client: TestClient, service_url: str) -> None:
+    add_users(app_client, "mia", "vera")
+    add_live_tasks(app_client, service_url, [task("t1", service_url, status="checking", user="alice", group_id="g1")])
+    login(app_client, "mia")
+
+    assert call(app_client, operation="SetChecker", task_id="t1", checker="vera") == SUCCESS
+    stored = stored_task(app_client, "t1")
+    assert stored.checker == "vera"
+    assert stored.status == "checking"
+
+
+@pytest.mark.parametrize(
+    ("user", "fields", "expected"),
+    [
+        ("alice", {"task_id": "t1", "checker": "vera"}, PERMISSION_DENIED),
+        ("root", {"task_id": "t1", "checker": "nobody"}, USER_NOT_FOUND),
+        ("root", {"task_id": "t1", "checker": "alice"}, PERMISSION_DENIED),
+        ("root", {"task_id": "t1"}, BAD_REQUEST),
+        ("root", {"checker": "vera"}, BAD_REQUEST),
+        ("root", {"task_id": "no-such-task", "checker": "vera"}, TASK_NOT_FOUND),
+    ],
+)
+def test_set_checker_errors(
+    app_client: TestClient, service_url: str, user: str, fields: dict[str, str], expected: bytes
+) -> None:
+    add_users(app_client, "alice", "vera", "root")
+    add_live_tasks(app_client, service_url, [worked_task("t1", service_url, "running")])
+    login(app_client, user)
+
+    assert call(app_client, operation="setchecker", **fields) == expected
+    assert stored_task(app_client, "t1").checker == "vera"
+
+
+def test_set_checker_editor_rejected(app_client: TestClient, service_url: str) -> None:
+    add_users(app_client, "root", "vera")
+    add_live_tasks(app_client, service_url, [task("t1", service_url, status="running", user="vera")])
+    login(app_client, "root")
+
+    assert call(app_client, operation="SetChecker", task_id="t1", checker="vera") == CHECKER_IS_EDITOR

@@ -52,6 +52,11 @@ def check_password(password: str) -> str:
     return password
 
 
+def hash_password(password: str) -> str:
+    """Return the Argon2id hash of `password`; this takes tens of milliseconds, so call it off the event loop."""
+    return _hasher.hash(password)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -77,7 +82,7 @@ async def create_user(
     for group in clean_groups:
         check_username(group)
 
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    password_hash = await asyncio.to_thread(hash_password, password)
     user = User(
         username=username, password_hash=password_hash, roles=parsed_roles, groups=clean_groups,
         display_name=display_name or username, created_at=time.time(),

@@ -1,4 +1,4 @@
-"""REST routes for tasks: filtered lists with keyset pagination, detail with history, and workflow actions.
+"""REST routes for tasks: filtered lists with keyset pagination, CSV export, detail with history, and workflow actions.
 
 The routes only translate HTTP to `Workflow` calls: permissions and the
 visibility of tasks are enforced by the domain.
@@ -6,17 +6,24 @@ visibility of tasks are enforced by the domain.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+import structlog
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from taskdash.api import csv_export
 from taskdash.api.deps import CurrentUser, RuntimeDep
+from taskdash.errors import TaskDashError
 from taskdash.store.paging import MAX_CURSOR_LENGTH
 from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskSortField
 from taskdash.tasks.actions import MAX_REASON_LENGTH
 from taskdash.tasks.listing import MAX_PAGE_SIZE
+
+log = structlog.get_logger("taskdash.api")
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
@@ -88,6 +95,10 @@ class AssignIn(BaseModel):
     group: str = Field("", max_length=MAX_NAME_LENGTH)
 
 
+class SetCheckerIn(BaseModel):
+    checker: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Username of a user with the checker role")
+
+
 class ClaimNextIn(BaseModel):
     data_type: str = Field("", max_length=MAX_FILTER_LENGTH)
     service_url: str = Field("", max_length=MAX_URL_LENGTH)
@@ -110,10 +121,7 @@ def history_out(entry: HistoryEntry) -> HistoryOut:
     )
 
 
-@router.get("/tasks", summary="List the tasks visible to the user, filtered, sorted and paginated by cursor")
-async def list_tasks(
-    runtime: RuntimeDep,
-    actor: CurrentUser,
+def task_filter(
     status: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
     data_type: Annotated[str, Query(max_length=MAX_FILTER_LENGTH)] = "",
     service_url: Annotated[str, Query(max_length=MAX_URL_LENGTH)] = "",
@@ -122,19 +130,61 @@ async def list_tasks(
     group_id: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
     text: Annotated[str, Query(max_length=MAX_FILTER_LENGTH, description="Substring of the task id or description")] = "",
     include_missing: bool = False,
-    sort: TaskSortField = TaskSortField.CREATED_AT,
-    order: SortOrder = SortOrder.ASC,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
-) -> TaskPageOut:
-    query = TaskQuery(
+) -> TaskQuery:
+    """Return the filter of a task list from its query parameters."""
+    return TaskQuery(
         status=status, data_type=data_type, service_urls=(service_url,) if service_url else None, user=user,
         checker=checker, group_id=group_id, text=text, include_missing=include_missing,
     )
-    page = await runtime.workflow.list_tasks(
-        actor, query, TaskSort(sort, order is SortOrder.DESC), limit, cursor or None
-    )
+
+
+def task_sort(sort: TaskSortField = TaskSortField.CREATED_AT, order: SortOrder = SortOrder.ASC) -> TaskSort:
+    return TaskSort(sort, order is SortOrder.DESC)
+
+
+TaskFilter = Annotated[TaskQuery, Depends(task_filter)]
+TaskOrder = Annotated[TaskSort, Depends(task_sort)]
+
+
+@router.get("/tasks", summary="List the tasks visible to the user, filtered, sorted and paginated by cursor")
+async def list_tasks(
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    query: TaskFilter,
+    sort: TaskOrder,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+) -> TaskPageOut:
+    page = await runtime.workflow.list_tasks(actor, query, sort, limit, cursor or None)
     return TaskPageOut(tasks=[task_out(task) for task in page.tasks], next_cursor=page.next_cursor, total=page.total)
+
+
+# Declared before /tasks/{task_id}, which would otherwise take "export.csv" as a task id.
+@router.get(
+    "/tasks/export.csv",
+    summary="Export the tasks visible to the user as CSV, with the filters and sort of the task list",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a byte order mark"}},
+)
+async def export_tasks(runtime: RuntimeDep, actor: CurrentUser, query: TaskFilter, sort: TaskOrder) -> StreamingResponse:
+    pages = runtime.workflow.task_pages(actor, query, sort)
+    # The first page is read before the response starts, so an invalid filter or a failed read still
+    # gets its HTTP status. A failure on a later page can only cut the download short.
+    first = await anext(pages, [])
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (csv_export.header() + csv_export.task_rows(first)).encode()
+        try:
+            async for page in pages:
+                yield csv_export.task_rows(page).encode()
+        except TaskDashError as error:
+            log.error("task_export_failed", user=actor.username, errid=int(error.errid), reason=error.detail)
+            raise
+
+    return StreamingResponse(
+        body(), media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="tasks.csv"'},
+    )
 
 
 @router.post("/tasks/claim-next", summary="Claim the oldest unclaimed task of a live service that matches the filter")
@@ -181,3 +231,8 @@ async def reject(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, b
 async def assign(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: AssignIn) -> TaskOut:
     task = await runtime.workflow.assign(actor, task_id, body.user, checker=body.checker, group=body.group)
     return task_out(task)
+
+
+@router.post("/tasks/{task_id}/checker", summary="Set the checker of a task in running or checking (status unchanged)")
+async def set_checker(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: SetCheckerIn) -> TaskOut:
+    return task_out(await runtime.workflow.set_checker(actor, task_id, body.checker))

@@ -207,6 +207,12 @@ async def reject_task(call: LegacyCall) -> bytes:
     return SUCCESS
 
 
+async def set_checker(call: LegacyCall) -> bytes:
+    actor = await call.user()
+    await call.runtime.workflow.set_checker(actor, call.field("task_id", "id", "TaskID"), call.field("checker"))
+    return SUCCESS
+
+
 Operation = Callable[[LegacyCall], Awaitable[bytes]]
 
 # Keys are lower case: operation names match case-insensitively.
@@ -222,6 +228,7 @@ OPERATIONS: dict[str, tuple[Operation, ErrId]] = {
     "submittask": (submit_task, ErrId.STORE_WRITE_FAILED),
     "approvetask": (approve_task, ErrId.STORE_WRITE_FAILED),
     "rejecttask": (reject_task, ErrId.STORE_WRITE_FAILED),
+    "setchecker": (set_checker, ErrId.STORE_WRITE_FAILED),
 }
 
 
@@ -251,7 +258,7 @@ async def rpost_task(request: Request) -> Response:
             raise InvalidRequest(
                 f"unknown operation {operation_name[:64]!r}: expected one of userLogin, userLogout, "
                 "GetUnclaimedTasks, GetUserTasks, ClaimTask, TaskBind, AssignTask, ReleaseTask, SubmitTask, "
-                "ApproveTask, RejectTask"
+                "ApproveTask, RejectTask, SetChecker"
             )
         operation, unexpected_errid = entry
         body = await operation(LegacyCall(fields, request, cookies, runtime))

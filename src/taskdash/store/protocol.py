@@ -127,6 +127,19 @@ class Repository(Protocol):
     async def task_history(self, task_id: str) -> list[HistoryEntry]:
         """Return the history of one task, oldest entry first."""
 
+    async def count_tasks_by(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
+        """Return, for each distinct combination of `columns` among matching tasks, its values and its count.
+
+        `columns` are names from TASK_COLUMNS; rows are ordered by those values.
+        """
+
+    async def finished_per_day(self, query: TaskQuery, since: float) -> list[tuple[str, int]]:
+        """Return (UTC date as YYYY-MM-DD, task count) for each day that matching tasks moved to `finish`.
+
+        A task counts on the day of each history entry at or after `since`
+        that moved it from another status to `finish`, at most once per day.
+        """
+
     # Accounts.
 
     async def add_user(self, user: User) -> None:
@@ -143,6 +156,27 @@ class Repository(Protocol):
     async def delete_session(self, token_hash: str) -> None: ...
 
     async def delete_expired_sessions(self, now: float) -> int: ...
+
+    async def update_user(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        roles: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        """Change the given fields of a user (None leaves a field as it is) and return the stored user.
+
+        Raises UserNotFound for an unknown username.
+        """
+
+    async def delete_sessions_of(self, username: str) -> int:
+        """Delete every session of `username` and return how many there were."""
+
+    async def list_groups(self) -> dict[str, list[str]]:
+        """Return group -> sorted usernames of its members, for every group at least one user belongs to."""
 
 
 def reported_fields(task: ReportedTask) -> dict[str, object]:

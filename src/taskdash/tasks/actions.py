@@ -1,12 +1,14 @@
-"""Release, submit, approve and reject: status changes of a claimed task, with their permission rules.
+"""Release, submit, approve, reject and set checker: changes of a claimed task, with their permission rules.
 
 - release  running  -> notget: the task's user, a manager who shares a group
   with that user, or an admin. The task loses its user, checker and group.
-- submit   running  -> checking: the task's user only. NOTE: a task
-  submitted without a checker can so far be approved or rejected only by an
-  admin, because no action sets the checker of a task in `checking` yet.
+- submit   running  -> checking: the task's user only. A task submitted
+  without a checker waits for a manager or an admin to set one.
 - approve  checking -> finish: the task's checker, or an admin.
 - reject   checking -> running: the task's checker, or an admin, with a reason.
+- set checker (status unchanged, `running` or `checking`): a manager for a
+  task of their groups, or an admin. The checker needs the checker role and
+  is never the task's user.
 
 Each change is a version-checked write. When another writer (a poll, another
 user) got there first, the task is reloaded and the permission and status
@@ -22,11 +24,19 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from taskdash.accounts.roles import Role, has_role
-from taskdash.errors import InvalidRequest, InvalidStateChange, PermissionDenied, StoreWriteFailed, TaskNotFound
+from taskdash.errors import (
+    CheckerIsEditor,
+    InvalidRequest,
+    InvalidStateChange,
+    PermissionDenied,
+    StoreWriteFailed,
+    TaskNotFound,
+    UserNotFound,
+)
 from taskdash.store.protocol import Repository
 from taskdash.store.records import HistoryEntry, TaskRecord, User
 from taskdash.tasks.listing import is_visible, visibility_for
-from taskdash.tasks.status import TRANSITIONS, Action, next_status
+from taskdash.tasks.status import CHECKING, RUNNING, TRANSITIONS, Action, next_status
 
 log = structlog.get_logger("taskdash.tasks")
 
@@ -35,6 +45,9 @@ MAX_WRITE_ATTEMPTS = 5
 
 PermissionCheck = Callable[[TaskRecord], Awaitable[None]]
 FieldChange = Callable[[TaskRecord], None]
+TargetStatus = Callable[[TaskRecord], str]
+
+CHECKER_STATUSES = frozenset({RUNNING, CHECKING})
 
 
 def check_reason(reason: str) -> str:
@@ -94,6 +107,49 @@ async def reject(store: Repository, actor: User, task_id: str, reason: str) -> T
     return await _change_status(store, actor, task_id, Action.REJECT, check, _no_change, reason)
 
 
+async def set_checker(store: Repository, actor: User, task_id: str, checker: str) -> TaskRecord:
+    """Make `checker` the checker of the task `task_id` in `running` or `checking`, keeping its status."""
+    # Checked before any lookup, so users who may not set checkers cannot probe which usernames exist.
+    if not has_role(actor, Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot set checkers")
+    checker_user = await store.get_user(checker)
+    if checker_user is None or checker_user.disabled:
+        raise UserNotFound(f"checker {checker!r} not found or disabled")
+    if not has_role(checker_user, Role.CHECKER):
+        raise PermissionDenied(f"user {checker!r} is not a checker: give them the checker role first")
+    if not has_role(actor, Role.ADMIN) and not set(actor.groups) & set(checker_user.groups):
+        raise PermissionDenied(f"manager {actor.username!r} shares no group with checker {checker!r}")
+
+    async def check(task: TaskRecord) -> None:
+        if task.user == checker:
+            raise CheckerIsEditor(f"user {checker!r} works on task {task.task_id!r} and cannot check it")
+        if has_role(actor, Role.ADMIN) or task.group_id in actor.groups:
+            return
+        if task.user:
+            owner = await store.get_user(task.user)
+            if owner is not None and set(owner.groups) & set(actor.groups):
+                return
+        raise PermissionDenied(
+            f"manager {actor.username!r} may not set the checker of task {task.task_id!r}: "
+            "it is neither in one of their groups nor worked on by a member of one"
+        )
+
+    def keep_status(task: TaskRecord) -> str:
+        if task.status not in CHECKER_STATUSES:
+            raise InvalidStateChange(
+                f"cannot set the checker of task {task.task_id!r} in status {task.status!r}: "
+                f"allowed in {sorted(CHECKER_STATUSES)}"
+            )
+        return task.status
+
+    def change(task: TaskRecord) -> None:
+        task.checker = checker
+
+    return await _write_task(
+        store, actor, task_id, "set_checker", check, keep_status, change, f"checker set to {checker}"
+    )
+
+
 def _checker_or_admin(actor: User, verb: str) -> PermissionCheck:
     async def check(task: TaskRecord) -> None:
         if has_role(actor, Role.ADMIN) or (task.checker and task.checker == actor.username):
@@ -115,6 +171,24 @@ async def _change_status(
     reason: str,
 ) -> TaskRecord:
     """Apply `action` to the stored task with a version-checked write, reloading after a lost race."""
+
+    def target_status(task: TaskRecord) -> str:
+        try:
+            return next_status(action, task.status)
+        except InvalidStateChange:
+            allowed = sorted(TRANSITIONS[action][0])
+            raise InvalidStateChange(
+                f"cannot {action} task {task_id!r} in status {task.status!r}: allowed from {allowed}"
+            ) from None
+
+    return await _write_task(store, actor, task_id, str(action), check, target_status, change, reason)
+
+
+async def _write_task(
+    store: Repository, actor: User, task_id: str, action: str, check: PermissionCheck, target_status: TargetStatus,
+    change: FieldChange, reason: str,
+) -> TaskRecord:
+    """Change the stored task with a version-checked write, reloading and checking again after a lost race."""
     for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
         task = await store.get_task(task_id)
         if task is None or task.missing:
@@ -124,13 +198,7 @@ async def _change_status(
             raise TaskNotFound(f"task {task_id!r} not found")
         await check(task)
         from_status = task.status
-        try:
-            target = next_status(action, from_status)
-        except InvalidStateChange:
-            allowed = sorted(TRANSITIONS[action][0])
-            raise InvalidStateChange(
-                f"cannot {action} task {task_id!r} in status {from_status!r}: allowed from {allowed}"
-            ) from None
+        target = target_status(task)
 
         version = task.version
         now = time.time()
@@ -140,10 +208,10 @@ async def _change_status(
         entry = HistoryEntry(task_id, now, actor.username, "user", from_status, target, reason)
         if not await store.update_tasks([(task, version)], [entry]):
             task.version = version + 1
-            log.info("task_status_changed", task_id=task_id, action=str(action), user=actor.username,
+            log.info("task_status_changed", task_id=task_id, action=action, user=actor.username,
                      from_status=from_status, to_status=target)
             return task
-        log.info("task_write_conflict", task_id=task_id, action=str(action), attempt=attempt)
+        log.info("task_write_conflict", task_id=task_id, action=action, attempt=attempt)
 
     raise StoreWriteFailed(
         f"task {task_id!r} changed concurrently {MAX_WRITE_ATTEMPTS} times while trying to {action} it; try again"

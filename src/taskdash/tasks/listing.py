@@ -9,6 +9,7 @@ see every task. A user with several roles sees the union.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 from taskdash.accounts.roles import Role, has_role
@@ -18,6 +19,7 @@ from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort
 from taskdash.tasks.status import NOTGET
 
 MAX_PAGE_SIZE = 500
+EXTRA_EXPORT_PAGES = 10
 
 
 @dataclass(slots=True)
@@ -64,14 +66,40 @@ async def list_tasks(
     """Return one page of the tasks that match `query` and that `actor` may see."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"invalid limit {limit}: use 1 to {MAX_PAGE_SIZE}")
-    # SQLite's LIKE stops reading a pattern at a NUL, which would match far more than asked for.
-    if "\x00" in query.text:
-        raise InvalidRequest("invalid text filter: it contains a NUL character")
+    _check_text_filter(query)
     visible_query = replace(query, visible=await visibility_for(store, actor))
     (tasks, next_cursor), total = await asyncio.gather(
         store.find_tasks(visible_query, sort, limit, cursor), store.count_tasks(visible_query)
     )
     return TaskPage(tasks, next_cursor, total)
+
+
+async def task_pages(
+    store: Repository, actor: User, query: TaskQuery, sort: TaskSort, page_size: int = MAX_PAGE_SIZE
+) -> AsyncIterator[list[TaskRecord]]:
+    """Yield every task that matches `query` and that `actor` may see, in pages of up to `page_size`.
+
+    The pages follow the keyset cursor, so only one page is in memory at a
+    time, and they have the completeness guarantees of `taskdash.store.paging`.
+    At most EXTRA_EXPORT_PAGES pages more than the matching tasks filled at
+    the start are read, so tasks added meanwhile cannot keep the loop going.
+    """
+    _check_text_filter(query)
+    visible_query = replace(query, visible=await visibility_for(store, actor))
+    total = await store.count_tasks(visible_query)
+    cursor: str | None = None
+    for _ in range(total // page_size + 1 + EXTRA_EXPORT_PAGES):
+        tasks, cursor = await store.find_tasks(visible_query, sort, page_size, cursor)
+        if tasks:
+            yield tasks
+        if cursor is None:
+            return
+
+
+def _check_text_filter(query: TaskQuery) -> None:
+    # SQLite's LIKE stops reading a pattern at a NUL, which would match far more than asked for.
+    if "\x00" in query.text:
+        raise InvalidRequest("invalid text filter: it contains a NUL character")
 
 
 async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:

@@ -7,7 +7,7 @@ endpoint, REST API, CLI) enforces the same rules:
 - managers assign tasks to members of their groups and see those members' tasks;
 - admins do everything.
 
-Release, submit, approve and reject live in `taskdash.tasks.actions`. The
+Release, submit, approve, reject and set checker live in `taskdash.tasks.actions`. The
 visibility rules of task lists live in `taskdash.tasks.listing`. Adapters
 call all of them through `Workflow`.
 """
@@ -15,7 +15,7 @@ call all of them through `Workflow`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import structlog
 
@@ -31,7 +31,7 @@ from taskdash.errors import (
 )
 from taskdash.store.protocol import ClaimOutcome, Repository
 from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort, User
-from taskdash.tasks import actions, listing
+from taskdash.tasks import actions, listing, stats
 from taskdash.tasks.status import NOTGET
 
 log = structlog.get_logger("taskdash.tasks")
@@ -159,10 +159,19 @@ class Workflow:
     async def reject(self, actor: User, task_id: str, reason: str) -> TaskRecord:
         return await actions.reject(self._store, actor, task_id, reason)
 
+    async def set_checker(self, actor: User, task_id: str, checker: str) -> TaskRecord:
+        return await actions.set_checker(self._store, actor, task_id, checker)
+
     async def list_tasks(
         self, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
     ) -> listing.TaskPage:
         return await listing.list_tasks(self._store, actor, query, sort, limit, cursor)
+
+    def task_pages(self, actor: User, query: TaskQuery, sort: TaskSort) -> AsyncIterator[list[TaskRecord]]:
+        return listing.task_pages(self._store, actor, query, sort)
+
+    async def task_stats(self, actor: User, now: float) -> stats.TaskStats:
+        return await stats.task_stats(self._store, actor, now)
 
     async def task_detail(self, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:
         return await listing.task_detail(self._store, actor, task_id)

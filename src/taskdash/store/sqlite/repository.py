@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
-from taskdash.errors import InvalidRequest, StoreReadFailed, StoreWriteFailed
+from taskdash.errors import InvalidRequest, StoreReadFailed, StoreWriteFailed, UserNotFound
 from taskdash.store.protocol import TASK_COLUMNS, ClaimOutcome
 from taskdash.store.records import (
     ClaimRequest,
@@ -38,7 +38,7 @@ from taskdash.store.records import (
 )
 from taskdash.store.paging import decode_cursor, encode_cursor
 from taskdash.store.sqlite.schema import migrate
-from taskdash.tasks.status import NOTGET, RUNNING
+from taskdash.tasks.status import FINISH, NOTGET, RUNNING
 
 log = structlog.get_logger("taskdash.store.sqlite")
 
@@ -542,6 +542,33 @@ class SQLiteRepository:
 
         return await self._read(work)
 
+    async def count_tasks_by(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
+        unknown = set(columns) - TASK_COLUMNS
+        if unknown or not columns:
+            raise ValueError(f"invalid grouping columns {list(columns)}: use names from TASK_COLUMNS")
+        where, params = _where(query)
+        grouped = ", ".join(f'"{column}"' for column in columns)
+        sql = f"SELECT {grouped}, count(*) FROM task{where} GROUP BY {grouped} ORDER BY {grouped}"
+
+        def work(connection: sqlite3.Connection) -> list[tuple]:
+            return connection.execute(sql, params).fetchall()
+
+        return await self._read(work)
+
+    async def finished_per_day(self, query: TaskQuery, since: float) -> list[tuple[str, int]]:
+        where, params = _where(query)
+        # NOTE: no index covers (to_status, at), so this scans the history rows of the matching tasks.
+        sql = (
+            "SELECT date(h.at, 'unixepoch') AS day, count(DISTINCT h.task_id) FROM task_history h "
+            "WHERE h.to_status = ? AND h.from_status != ? AND h.at >= ? "
+            f"AND h.task_id IN (SELECT task_id FROM task{where}) GROUP BY day ORDER BY day"
+        )
+
+        def work(connection: sqlite3.Connection) -> list[tuple[str, int]]:
+            return connection.execute(sql, [FINISH, FINISH, since, *params]).fetchall()
+
+        return await self._read(work)
+
     # Accounts.
 
     async def add_user(self, user: User) -> None:
@@ -607,3 +634,56 @@ class SQLiteRepository:
             return connection.execute("DELETE FROM session WHERE expires_at <= ?", (now,)).rowcount
 
         return await self._write(work)
+
+    async def update_user(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        roles: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if roles is not None:
+            changes["roles"] = orjson.dumps(sorted(set(roles))).decode()
+        if groups is not None:
+            changes["groups"] = orjson.dumps(sorted(set(groups))).decode()
+        if disabled is not None:
+            changes["disabled"] = int(disabled)
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+
+        def work(connection: sqlite3.Connection) -> User | None:
+            if changes:
+                assignments = ", ".join(f"{column} = ?" for column in changes)
+                values = (*changes.values(), username)
+                connection.execute(f"UPDATE account SET {assignments} WHERE username = ?", values)
+            row = connection.execute(_USER_SELECT + " WHERE username = ?", (username,)).fetchone()
+            return None if row is None else _user_from_row(row)
+
+        user = await self._write(work)
+        if user is None:
+            raise UserNotFound(f"user {username!r} not found: check the username with `taskdash user list`")
+        return user
+
+    async def delete_sessions_of(self, username: str) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            return connection.execute("DELETE FROM session WHERE username = ?", (username,)).rowcount
+
+        return await self._write(work)
+
+    async def list_groups(self) -> dict[str, list[str]]:
+        def work(connection: sqlite3.Connection) -> dict[str, list[str]]:
+            rows = connection.execute(
+                "SELECT g.value, a.username FROM account a, json_each(a.groups) g ORDER BY g.value, a.username"
+            )
+            groups: dict[str, list[str]] = {}
+            for group, username in rows:
+                groups.setdefault(group, []).append(username)
+            return groups
+
+        return await self._read(work)
