@@ -2,7 +2,7 @@
 
 Each helper starts one program from `.tools/bin` (built by `make tools`) or
 the `taskdash` console script of the virtual environment, on a free port,
-waits until it answers, and stops it again. Nothing here is part of the
+waits until it responds, and stops it again. Nothing here is part of the
 TaskDash package.
 """
 

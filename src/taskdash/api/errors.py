@@ -24,7 +24,7 @@ def request_language(request: Request) -> str:
                 weight = float(params.strip()[2:])
             except ValueError:
                 weight = 0.0
-        language = "zh" if tag.startswith("zh") else "en" if tag.startswith("en") else ""
+        language = tag[:2] if tag[:2] in ("zh", "en") else ""
         # Ties keep the earlier tag, as the header lists preferences in order.
         if language and weight > best_weight:
             best, best_weight = language, weight
