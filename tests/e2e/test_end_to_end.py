@@ -318,6 +318,53 @@ def test_concurrent_claims_one_wins(nsqd: Nsqd, make_editors, start_taskdash, st
     assert [dict(task)["TaskID"] for task in legacy_objects(winner_tasks[0])] == [task_id]
 
 
+def test_fifty_clients_claim_thousand_tasks(nsqd: Nsqd, make_editors, start_taskdash, start_refservice, admin) -> None:
+    editors = make_editors(50)
+    server = start_taskdash(nsqd)
+    start_refservice(nsqd, "crowded", "sy-crowd", tasks=1000)
+    attempts_per_client = 40
+
+    with ExitStack() as stack:
+        clients = [stack.enter_context(server.login(*account)) for account in editors]
+        task_ids = wait_for_unclaimed(clients[0], 1000)
+        barrier = threading.Barrier(len(clients), timeout=60)
+
+        def claim_many(index: int) -> list[tuple[str, int, int]]:
+            # Each client tries its own slice of a shuffled order, overlapping its neighbours', so claims collide.
+            order = task_ids[index * 20:] + task_ids[:index * 20]
+            barrier.wait()
+            results = []
+            for task_id in order[:attempts_per_client]:
+                response = clients[index].post(f"/api/v1/tasks/{task_id}/claim")
+                errid = response.json().get("errid", 0) if response.status_code != 200 else 0
+                results.append((task_id, response.status_code, errid))
+            return results
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            outcomes = list(pool.map(claim_many, range(len(clients))))
+
+    owners: dict[str, str] = {}
+    with server.login(*admin) as admin_client:
+        cursor = None
+        for _ in range(10):
+            params = {"status": "running", "limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = admin_client.get("/api/v1/tasks", params=params).json()
+            owners.update((task["task_id"], task["user"]) for task in page["tasks"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+
+    won: dict[str, list[str]] = {}
+    for index, results in enumerate(outcomes):
+        for task_id, status, errid in results:
+            if status == 200:
+                won.setdefault(task_id, []).append(editors[index][0])
+            else:
+                assert (status, errid) == (409, 1006), (task_id, status, errid)
+    assert all(len(winners) == 1 for winners in won.values())
+    assert {task_id: winners[0] for task_id, winners in won.items()} == owners
+
+
 # Polling with POST operation=GetAllTasks.
 
 
