@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from taskdash.store.sqlite.repository import SQLiteRepository
 # A documentation-only network (RFC 5737). Service URLs on 127.0.0.1 fall outside it, so the app's
 # poller rejects them before connecting and the tests reach no task service.
 NO_POLL_NETWORK = "192.0.2.0/24"
+
+
+@pytest.fixture
+def service_url() -> Iterator[str]:
+    """URL of a task service on a loopback port that this test holds, so no other program can respond on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield f"http://127.0.0.1:{holder.getsockname()[1]}/rpost/test"
 
 
 @pytest.fixture

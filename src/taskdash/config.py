@@ -178,13 +178,13 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     Overrides whose value is None or an empty tuple count as "not given", so
     that an unset flag never hides an environment variable.
     """
-    given = {key: value for key, value in overrides.items() if value is not None and value != ()}
+    explicit = {key: value for key, value in overrides.items() if value is not None and value != ()}
     if config_file is None:
-        return Settings(**given)
+        return Settings(**explicit)
 
     if not config_file.is_file():
         raise ValueError(f"config file {str(config_file)!r} not found: check the --config path")
     file_settings = type(
         "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}}
     )
-    return file_settings(**given)
+    return file_settings(**explicit)

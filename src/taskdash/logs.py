@@ -11,6 +11,7 @@ import structlog
 def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     """Route structlog and the standard library (uvicorn, pynsq) through one renderer on stderr."""
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -26,6 +27,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
@@ -35,6 +37,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
     # pynsq logs every connection event at INFO; keep its warnings and errors only.
     logging.getLogger("nsq").setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from taskdash.api import csv_export
-from taskdash.runtime import Runtime
-from taskdash.store.records import Heartbeat, TaskRecord, User
+from taskdash.store.records import Heartbeat, TaskRecord
+from tests.api.conftest import runtime, seed_accounts
 
 PASSWORD = "correct-horse-1"
 T0 = 1_700_000_000.0
@@ -38,31 +35,8 @@ ACCOUNTS = {
 
 
 @pytest.fixture
-def service_url() -> Iterator[str]:
-    """URL of a task service on a loopback port that this test holds, so no other program can respond on it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield f"http://127.0.0.1:{holder.getsockname()[1]}/rpost/test"
-
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    """One Argon2id hash of PASSWORD for every account, because Argon2id hashing is slow by design."""
-    return PasswordHasher().hash(PASSWORD)
-
-
-@pytest.fixture
-def client(app_client: TestClient, password_hash: str) -> TestClient:
-    store = runtime(app_client).store
-    for username, (roles, groups) in ACCOUNTS.items():
-        user = User(username, password_hash, tuple(roles), tuple(groups), display_name=username, created_at=time.time())
-        app_client.portal.call(store.add_user, user)
-    return app_client
-
-
-def runtime(client: TestClient) -> Runtime:
-    return client.app.state.runtime
+def client(app_client: TestClient) -> TestClient:
+    return seed_accounts(app_client, ACCOUNTS, PASSWORD)
 
 
 def task(task_id: str, service_url: str, created_at: float = T0, **fields: Any) -> TaskRecord:

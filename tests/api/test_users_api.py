@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from taskdash.runtime import Runtime
 from taskdash.store.records import User
+from tests.api.conftest import runtime, seed_accounts
 
 PASSWORD = "correct-horse-1"
 NEW_PASSWORD = "battery-staple-2"
@@ -22,23 +19,9 @@ ACCOUNTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    """One Argon2id hash of PASSWORD for every account, because Argon2id hashing is slow by design."""
-    return PasswordHasher().hash(PASSWORD)
-
-
 @pytest.fixture
-def client(app_client: TestClient, password_hash: str) -> TestClient:
-    store = runtime(app_client).store
-    for username, (roles, groups) in ACCOUNTS.items():
-        user = User(username, password_hash, tuple(roles), tuple(groups), display_name=username, created_at=time.time())
-        app_client.portal.call(store.add_user, user)
-    return app_client
-
-
-def runtime(client: TestClient) -> Runtime:
-    return client.app.state.runtime
+def client(app_client: TestClient) -> TestClient:
+    return seed_accounts(app_client, ACCOUNTS, PASSWORD)
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> None:

@@ -75,6 +75,10 @@ class LegacyCall:
             raise InvalidRequest(f"field 'password' is longer than {MAX_PASSWORD_LENGTH} characters")
         return value
 
+    def task_id(self) -> str:
+        """Return the task id, sent as `task_id` or by the original clients as `id` or `TaskID`."""
+        return self.field("task_id", "id", "TaskID")
+
     async def user(self) -> User:
         return await self.runtime.authenticator.user_for_token(self.request.cookies.get(SESSION_COOKIE))
 
@@ -165,7 +169,7 @@ async def get_user_tasks(call: LegacyCall) -> bytes:
 
 async def claim_task(call: LegacyCall) -> bytes:
     actor = await call.user()
-    await call.runtime.workflow.claim(actor, call.field("task_id", "id", "TaskID"))
+    await call.runtime.workflow.claim(actor, call.task_id())
     return SUCCESS
 
 
@@ -173,7 +177,7 @@ async def assign_task(call: LegacyCall) -> bytes:
     actor = await call.user()
     await call.runtime.workflow.assign(
         actor,
-        call.field("task_id", "id", "TaskID"),
+        call.task_id(),
         call.field("user"),
         checker=call.field("checker", required=False),
         group=call.field("group", "group_id", "GroupID", required=False),
@@ -183,33 +187,33 @@ async def assign_task(call: LegacyCall) -> bytes:
 
 async def release_task(call: LegacyCall) -> bytes:
     actor = await call.user()
-    await call.runtime.workflow.release(actor, call.field("task_id", "id", "TaskID"))
+    await call.runtime.workflow.release(actor, call.task_id())
     return SUCCESS
 
 
 async def submit_task(call: LegacyCall) -> bytes:
     actor = await call.user()
-    await call.runtime.workflow.submit(actor, call.field("task_id", "id", "TaskID"))
+    await call.runtime.workflow.submit(actor, call.task_id())
     return SUCCESS
 
 
 async def approve_task(call: LegacyCall) -> bytes:
     actor = await call.user()
-    await call.runtime.workflow.approve(actor, call.field("task_id", "id", "TaskID"))
+    await call.runtime.workflow.approve(actor, call.task_id())
     return SUCCESS
 
 
 async def reject_task(call: LegacyCall) -> bytes:
     actor = await call.user()
     await call.runtime.workflow.reject(
-        actor, call.field("task_id", "id", "TaskID"), call.field("reason")
+        actor, call.task_id(), call.field("reason")
     )
     return SUCCESS
 
 
 async def set_checker(call: LegacyCall) -> bytes:
     actor = await call.user()
-    await call.runtime.workflow.set_checker(actor, call.field("task_id", "id", "TaskID"), call.field("checker"))
+    await call.runtime.workflow.set_checker(actor, call.task_id(), call.field("checker"))
     return SUCCESS
 
 

@@ -3,7 +3,7 @@
 Every user sees the unclaimed tasks (status `notget`) and the tasks they work
 on. Checkers also see the tasks they check. Managers also see the tasks of
 the members of their groups and the tasks assigned into their groups. Admins
-see every task. A user with several roles sees the union.
+see every task. A user with several roles gets the union of their rules.
 """
 
 from __future__ import annotations
