@@ -296,11 +296,12 @@ class TaskDashServer:
 
     @contextlib.contextmanager
     def login(self, username: str, password: str, timeout: float = 30) -> Iterator[httpx.Client]:
-        """Log in as `username` and yield a client with the session cookie. Raise RuntimeError if the login fails."""
+        """Log in as `username` and yield a client with the session cookie and CSRF token. Raise RuntimeError if the login fails."""
         with self.client(timeout) as client:
             response = client.post("/api/v1/session", json={"username": username, "password": password})
             if response.status_code != 200:
                 raise RuntimeError(f"login of {username!r} failed: HTTP {response.status_code} {response.text}")
+            client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
             yield client
 
     def restart(self, workdir: Path) -> TaskDashServer:

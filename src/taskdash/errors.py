@@ -28,6 +28,7 @@ class ErrId(IntEnum):
     USER_NOT_FOUND = 1010
     CHECKER_IS_EDITOR = 1011
     TASK_LIMIT_REACHED = 1012
+    CSRF_TOKEN_INVALID = 1013
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ ERROR_TABLE: dict[ErrId, ErrorText] = {
     ),
     ErrId.TASK_LIMIT_REACHED: ErrorText(
         "进行中的任务数已达上限", "The limit of tasks in work is reached", 409
+    ),
+    ErrId.CSRF_TOKEN_INVALID: ErrorText(
+        "CSRF 令牌缺失或无效，请刷新页面", "The CSRF token is missing or invalid; reload the page", 403
     ),
 }
 
@@ -160,3 +164,9 @@ class TaskLimitReached(TaskDashError):
     """Raised when a claim or assignment would pass the per-user limit of tasks in work."""
 
     errid = ErrId.TASK_LIMIT_REACHED
+
+
+class CsrfTokenInvalid(TaskDashError):
+    """Raised when a REST write authenticated by the session cookie lacks the session's CSRF token."""
+
+    errid = ErrId.CSRF_TOKEN_INVALID

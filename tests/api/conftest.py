@@ -32,3 +32,12 @@ def seed_accounts(client: TestClient, accounts: dict[str, tuple[list[str], list[
         )
         client.portal.call(store.add_user, user)
     return client
+
+
+def login(client: TestClient, username: str, password: str) -> None:
+    """Log `client` in as `username` and send the session's CSRF token on its later requests."""
+    client.cookies.clear()
+    client.headers.pop("X-CSRF-Token", None)
+    response = client.post("/api/v1/session", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from taskdash.api import csv_export
 from taskdash.store.records import Heartbeat, TaskRecord
+from tests.api import conftest
 from tests.api.conftest import runtime, seed_accounts
 
 PASSWORD = "correct-horse-1"
@@ -57,10 +58,8 @@ def add_tasks(client: TestClient, service_url: str, tasks: list[TaskRecord], hea
     client.portal.call(work)
 
 
-def login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    response = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    conftest.login(client, username, password)
 
 
 def post(client: TestClient, path: str, body: dict[str, Any] | None = None, **headers: str) -> Any:

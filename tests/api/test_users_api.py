@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from taskdash.store.records import User
+from tests.api import conftest
 from tests.api.conftest import runtime, seed_accounts
 
 PASSWORD = "correct-horse-1"
@@ -25,9 +26,7 @@ def client(app_client: TestClient) -> TestClient:
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    client.cookies.clear()
-    response = client.post("/api/v1/session", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
+    conftest.login(client, username, password)
 
 
 def stored_user(client: TestClient, username: str) -> User | None:

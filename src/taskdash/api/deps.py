@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from taskdash.accounts.roles import Role
-from taskdash.api.session import SESSION_COOKIE
+from taskdash.api.session import SESSION_COOKIE, check_csrf
 from taskdash.errors import PermissionDenied
 from taskdash.runtime import Runtime
 from taskdash.store.records import User
@@ -21,7 +21,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_current_user(request: Request, runtime: RuntimeDep) -> User:
-    return await runtime.authenticator.user_for_token(request.cookies.get(SESSION_COOKIE))
+    """Return the user of the session cookie; writes must also carry the session's CSRF token."""
+    user = await runtime.authenticator.user_for_token(request.cookies.get(SESSION_COOKIE))
+    check_csrf(request)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
