@@ -2,9 +2,9 @@
 
 A REST write authenticated by the session cookie must repeat the session's
 CSRF token in the `X-CSRF-Token` header. The token is a hash of the session
-token, so every instance can check it without shared state, and a page on
-another origin cannot learn it: the cookie is HttpOnly, and the token is only
-returned in the body of `POST` and `GET /api/v1/session`. The legacy
+token, so every instance can check it without shared state. A page on
+another origin cannot learn it, because the cookie is HttpOnly and the token
+is only returned in the body of `POST` and `GET /api/v1/session`. The legacy
 `/rpost/task` endpoint takes no token because its clients cannot send one;
 its SameSite=Lax cookie is not sent on cross-site POSTs.
 """
