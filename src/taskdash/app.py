@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from taskdash import __version__
-from taskdash.api import dead_letters, health, intake, services, sessions, stats, tasks, users
+from taskdash.api import bulk_assign, dead_letters, events, health, intake, services, sessions, stats, tasks, users
 from taskdash.api.errors import install_error_handlers
 from taskdash.api.limits import BodySizeLimit
 from taskdash.config import Settings
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, sessions, users, services, tasks, stats, dead_letters, intake, legacy):
+    for module in (health, sessions, users, services, tasks, bulk_assign, stats, dead_letters, events, intake, legacy):
         app.include_router(module.router)
 
     # NOTE: until the web dashboard is built into the package, the root shows the API documentation.

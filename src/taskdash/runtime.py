@@ -24,6 +24,7 @@ from taskdash.accounts.throttle import LoginThrottle
 from taskdash.accounts.users import Authenticator
 from taskdash.config import Settings
 from taskdash.errors import TaskDashError
+from taskdash.events.bus import BLIND, SERVICE, EventBus
 from taskdash.intake.batcher import IntakeBatcher
 from taskdash.intake.nsq_consumer import NsqIntake
 from taskdash.polling.poller import Poller
@@ -38,6 +39,8 @@ LIVENESS_REFRESH_SECONDS = 1.0
 # Above this many state changes in one refresh, one summary line replaces the per-service lines.
 MAX_STATE_CHANGE_LINES = 20
 SESSION_PURGE_SECONDS = 3600.0
+# Above this many service changes in one refresh, one summary event replaces the per-service events.
+MAX_STATE_CHANGE_EVENTS = 200
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Runtime:
     batcher: IntakeBatcher
     authenticator: Authenticator
     workflow: Workflow
+    events: EventBus
     intake: NsqIntake | None = None
     poller: Poller | None = None
     http_client: httpx.AsyncClient | None = None
@@ -66,8 +70,10 @@ class Runtime:
             mass_silence_ratio=settings.mass_silence_ratio,
             mass_silence_min_services=settings.mass_silence_min_services,
         )
+        events = EventBus()
         runtime = cls(
             settings=settings,
+            events=events,
             store=store,
             monitor=LivenessMonitor(policy, intake_expected=settings.nsq_enabled),
             # Flushing before a reader's window is full keeps messages flowing: nsqd sends no more
@@ -79,7 +85,7 @@ class Runtime:
             authenticator=Authenticator(
                 store, settings.session_ttl, LoginThrottle(settings.login_max_failures, settings.login_failure_window)
             ),
-            workflow=Workflow(store, settings.max_tasks_in_work),
+            workflow=Workflow(store, settings.max_tasks_in_work, events),
         )
         runtime._spawn(runtime.batcher.run(), "intake batcher")
         if settings.nsq_enabled:
@@ -95,7 +101,7 @@ class Runtime:
             follow_redirects=False, headers={"User-Agent": f"taskdash/{__version__}"},
             limits=httpx.Limits(max_connections=settings.poll_concurrency * 2),
         )
-        runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client)
+        runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client, events)
         runtime._spawn(runtime.poller.run(), "poller")
         runtime._spawn(runtime._purge_sessions_forever(), "session purge")
         log.info("taskdash_started", version=__version__, database_url=_safe_url(settings.database_url))
@@ -121,11 +127,13 @@ class Runtime:
             log.warning("liveness_blind", reason=snapshot.blind_reason) if snapshot.blind_reason else log.info(
                 "liveness_restored"
             )
+            self.events.publish(BLIND, {"reason": snapshot.blind_reason, "since": snapshot.blind_since})
         changes = [
             (url, previous.states[url], state)
             for url, state in snapshot.states.items()
             if url in previous.states and previous.states[url] is not state
         ]
+        self._publish_state_changes(previous.states, snapshot.states)
         if len(changes) > MAX_STATE_CHANGE_LINES:
             counts = Counter(f"{before}->{after}" for _, before, after in changes)
             log.info("service_states_changed", count=len(changes), transitions=dict(counts))
@@ -136,6 +144,19 @@ class Runtime:
             metrics.SERVICES.labels(state=state.value).set(
                 sum(1 for value in snapshot.states.values() if value is state)
             )
+
+    def _publish_state_changes(
+        self, before: dict[str, ServiceState], after: dict[str, ServiceState]
+    ) -> None:
+        """Publish one event per service whose state changed or that is new, or one summary event for many."""
+        changed = [(url, before.get(url), state) for url, state in after.items() if before.get(url) is not state]
+        if len(changed) > MAX_STATE_CHANGE_EVENTS:
+            self.events.publish(SERVICE, {"change": "many", "count": len(changed)})
+            return
+        for url, previous, state in changed:
+            self.events.publish(SERVICE, {
+                "url": url, "change": "state", "state": state.value, "previous": previous.value if previous else None,
+            })
 
     async def _refresh_liveness_forever(self) -> None:
         while True:

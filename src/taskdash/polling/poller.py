@@ -20,6 +20,7 @@ import structlog
 from taskdash import metrics
 from taskdash.config import Settings
 from taskdash.errors import TaskDashError
+from taskdash.events.bus import SERVICE, TASKS, EventBus
 from taskdash.metadata.sync import sync_service_tasks
 from taskdash.polling.fetch import PollError, check_allowed, fetch_task_list
 from taskdash.services.liveness import LivenessMonitor, ServiceState
@@ -40,8 +41,12 @@ def backoff_delay(interval: float, failures: int, ceiling: float) -> float:
 
 
 class Poller:
-    def __init__(self, settings: Settings, store: Repository, monitor: LivenessMonitor, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, settings: Settings, store: Repository, monitor: LivenessMonitor, client: httpx.AsyncClient,
+        events: EventBus | None = None,
+    ) -> None:
         self._settings = settings
+        self._events = events
         self._store = store
         self._monitor = monitor
         self._client = client
@@ -94,7 +99,8 @@ class Poller:
 
             finished = time.time()
             metrics.POLL_SECONDS.observe(finished - started)
-            failures = self._failures.get(url, 0) + 1 if error else 0
+            previous_failures = self._failures.get(url, 0)
+            failures = previous_failures + 1 if error else 0
             self._failures[url] = failures
             interval = self._settings.poll_interval
             delay = backoff_delay(interval, failures, max(self._settings.poll_max_backoff, interval))
@@ -118,6 +124,18 @@ class Poller:
                     warnings=warnings or None, seconds=round(finished - started, 3),
                 )
             await self._record(url, finished, error or self._warning_text(parsed.warnings, result), failures, not error)
+            self._publish(url, error, failures, previous_failures, None if error else result)
+
+    def _publish(
+        self, url: str, error: str, failures: int, previous_failures: int, result: TaskSyncResult | None
+    ) -> None:
+        """Publish a poll that changed tasks, and a poll that failed first or succeeded again."""
+        if self._events is None:
+            return
+        if result is not None and (changed := result.created + result.updated + result.missing):
+            self._events.publish(TASKS, {"service_url": url, "count": changed})
+        if failures == 1 or (failures == 0 and previous_failures > 0):
+            self._events.publish(SERVICE, {"url": url, "change": "poll", "poll_ok": not error, "poll_error": error})
 
     @staticmethod
     def _warning_text(warnings: list[str], result: TaskSyncResult) -> str:

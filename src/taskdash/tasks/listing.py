@@ -50,13 +50,18 @@ async def visibility_for(store: Repository, actor: User) -> TaskVisibility | Non
 
 def is_visible(visible: TaskVisibility | None, task: TaskRecord) -> bool:
     """Return whether `task` matches `visible`, with the same rules as the store's list filter."""
+    return owner_visible(visible, task.status, task.user, task.checker, task.group_id)
+
+
+def owner_visible(visible: TaskVisibility | None, status: str, user: str, checker: str, group_id: str) -> bool:
+    """Return whether a task with this status and these owners matches `visible`."""
     if visible is None:
         return True
     return (
-        (visible.unclaimed and task.status == NOTGET)
-        or task.user in visible.users
-        or task.checker in visible.checkers
-        or task.group_id in visible.group_ids
+        (visible.unclaimed and status == NOTGET)
+        or user in visible.users
+        or checker in visible.checkers
+        or group_id in visible.group_ids
     )
 
 
@@ -66,8 +71,7 @@ async def list_tasks(
     """Return one page of the tasks that match `query` and that `actor` may see."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"invalid limit {limit}: use 1 to {MAX_PAGE_SIZE}")
-    _check_text_filter(query)
-    visible_query = replace(query, visible=await visibility_for(store, actor))
+    visible_query = await restrict_to_visible(store, actor, query)
     (tasks, next_cursor), total = await asyncio.gather(
         store.find_tasks(visible_query, sort, limit, cursor), store.count_tasks(visible_query)
     )
@@ -84,8 +88,7 @@ async def task_pages(
     At most EXTRA_EXPORT_PAGES pages more than the matching tasks filled at
     the start are read, so tasks added meanwhile cannot keep the loop going.
     """
-    _check_text_filter(query)
-    visible_query = replace(query, visible=await visibility_for(store, actor))
+    visible_query = await restrict_to_visible(store, actor, query)
     total = await store.count_tasks(visible_query)
     cursor: str | None = None
     for _ in range(total // page_size + 1 + EXTRA_EXPORT_PAGES):
@@ -96,10 +99,12 @@ async def task_pages(
             return
 
 
-def _check_text_filter(query: TaskQuery) -> None:
+async def restrict_to_visible(store: Repository, actor: User, query: TaskQuery) -> TaskQuery:
+    """Return `query` limited to the tasks `actor` may see, after checking its text filter."""
     # SQLite's LIKE stops reading a pattern at a NUL, which would match far more than asked for.
     if "\x00" in query.text:
         raise InvalidRequest("invalid text filter: it contains a NUL character")
+    return replace(query, visible=await visibility_for(store, actor))
 
 
 async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:

@@ -20,19 +20,22 @@ from collections.abc import AsyncIterator, Sequence
 import structlog
 
 from taskdash.accounts.roles import Role
+from taskdash.events.bus import TASK, EventBus
 from taskdash.errors import (
     AlreadyClaimed,
     CheckerIsEditor,
+    InvalidRequest,
     InvalidStateChange,
     PermissionDenied,
+    TaskDashError,
     TaskLimitReached,
     TaskNotFound,
     UserNotFound,
 )
 from taskdash.store.protocol import ClaimOutcome, Repository
 from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort, User
-from taskdash.tasks import actions, listing, stats
-from taskdash.tasks.status import NOTGET
+from taskdash.tasks import actions, bulk, listing, stats
+from taskdash.tasks.status import CHECKING, NOTGET, RUNNING
 
 log = structlog.get_logger("taskdash.tasks")
 
@@ -57,9 +60,12 @@ def _raise_for(outcome: str, task_id: str, user: str, limit: int) -> None:
 
 
 class Workflow:
-    def __init__(self, store: Repository, max_tasks_in_work: int = 0) -> None:
+    """The workflow operations; each successful change is published to `events` when it is given."""
+
+    def __init__(self, store: Repository, max_tasks_in_work: int = 0, events: EventBus | None = None) -> None:
         self._store = store
         self._max_in_work = max_tasks_in_work
+        self._events = events
 
     async def claim(self, actor: User, task_id: str) -> TaskRecord:
         """Give the free task `task_id` to `actor` and return it; of concurrent claims exactly one succeeds."""
@@ -73,6 +79,7 @@ class Workflow:
         _raise_for(outcome, task_id, actor.username, self._max_in_work)
         log.info("task_claimed", task_id=task_id, user=actor.username)
         assert task is not None
+        self._publish(task, "claim", actor, NOTGET)
         return task
 
     async def assign(
@@ -83,21 +90,9 @@ class Workflow:
         Managers may assign only to members of their own groups, and only
         within a group they belong to; admins may assign anywhere.
         """
-        # Checked before any lookup, so users who may not assign cannot probe which usernames exist.
-        if not _has(actor, Role.MANAGER, Role.ADMIN):
-            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
-        assignee = await self._store.get_user(username)
-        if assignee is None or assignee.disabled:
-            raise UserNotFound(f"user {username!r} not found or disabled")
-        if checker:
-            checker_user = await self._store.get_user(checker)
-            if checker_user is None or checker_user.disabled:
-                raise UserNotFound(f"checker {checker!r} not found or disabled")
-            if checker == username:
-                raise CheckerIsEditor(f"user {username!r} cannot check their own task")
-            if not _has(checker_user, Role.CHECKER, Role.ADMIN):
-                raise PermissionDenied(f"user {checker!r} is not a checker: give them the checker role first")
-        self._check_may_assign(actor, assignee, group)
+        await self._check_assignment(actor, username, checker, group)
+        # Read for the change event only: subscribers who saw the task under its old owners learn that it moved.
+        before = await self._store.get_task(task_id) if self._events else None
 
         request = ClaimRequest(
             task_id=task_id, user=username, actor=actor.username, at=time.time(), checker=checker,
@@ -108,6 +103,7 @@ class Workflow:
         _raise_for(outcome, task_id, username, self._max_in_work)
         log.info("task_assigned", task_id=task_id, user=username, checker=checker, group=group, actor=actor.username)
         assert task is not None
+        self._publish(task, "assign", actor, before.status if before else NOTGET, before)
         return task
 
     async def claim_next(
@@ -141,6 +137,7 @@ class Workflow:
                 outcome, task = await self._store.change_owner(request)
                 if outcome == ClaimOutcome.DONE and task is not None:
                     log.info("task_claimed", task_id=task.task_id, user=actor.username, next_task=True, lost=lost)
+                    self._publish(task, "claim", actor, NOTGET)
                     return task
                 if outcome == ClaimOutcome.LIMIT_REACHED:
                     _raise_for(outcome, candidate.task_id, actor.username, self._max_in_work)
@@ -148,19 +145,45 @@ class Workflow:
         raise AlreadyClaimed(f"other users claimed each of the {lost} matching tasks tried first; try again")
 
     async def release(self, actor: User, task_id: str) -> TaskRecord:
-        return await actions.release(self._store, actor, task_id)
+        task = await actions.release(self._store, actor, task_id)
+        self._publish(task, "release", actor, RUNNING)
+        return task
 
     async def submit(self, actor: User, task_id: str) -> TaskRecord:
-        return await actions.submit(self._store, actor, task_id)
+        task = await actions.submit(self._store, actor, task_id)
+        self._publish(task, "submit", actor, RUNNING)
+        return task
 
     async def approve(self, actor: User, task_id: str) -> TaskRecord:
-        return await actions.approve(self._store, actor, task_id)
+        task = await actions.approve(self._store, actor, task_id)
+        self._publish(task, "approve", actor, CHECKING)
+        return task
 
     async def reject(self, actor: User, task_id: str, reason: str) -> TaskRecord:
-        return await actions.reject(self._store, actor, task_id, reason)
+        task = await actions.reject(self._store, actor, task_id, reason)
+        self._publish(task, "reject", actor, CHECKING)
+        return task
 
     async def set_checker(self, actor: User, task_id: str, checker: str) -> TaskRecord:
-        return await actions.set_checker(self._store, actor, task_id, checker)
+        before = await self._store.get_task(task_id) if self._events else None
+        task = await actions.set_checker(self._store, actor, task_id, checker)
+        self._publish(task, "set_checker", actor, task.status, before)
+        return task
+
+    def _publish(
+        self, task: TaskRecord, action: str, actor: User, previous_status: str, before: TaskRecord | None = None
+    ) -> None:
+        """Publish the change of `task`; `before` gives its previous owners when the action changed them."""
+        if self._events is None:
+            return
+        previous = before or task
+        self._events.publish(TASK, {
+            "task_id": task.task_id, "service_url": task.service_url, "status": task.status, "user": task.user,
+            "checker": task.checker, "group_id": task.group_id, "version": task.version, "action": action,
+            "actor": actor.username, "at": task.updated_at, "previous_status": previous_status,
+            "previous_user": previous.user, "previous_checker": previous.checker,
+            "previous_group_id": previous.group_id,
+        })
 
     async def list_tasks(
         self, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
@@ -175,6 +198,62 @@ class Workflow:
 
     async def task_detail(self, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:
         return await listing.task_detail(self._store, actor, task_id)
+
+    async def _check_assignment(self, actor: User, username: str, checker: str, group: str) -> None:
+        """Raise unless `actor` may assign tasks to `username`, with `checker` and `group`."""
+        # Checked before any lookup, so users who may not assign cannot probe which usernames exist.
+        if not _has(actor, Role.MANAGER, Role.ADMIN):
+            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
+        assignee = await self._store.get_user(username)
+        if assignee is None or assignee.disabled:
+            raise UserNotFound(f"user {username!r} not found or disabled")
+        if checker:
+            checker_user = await self._store.get_user(checker)
+            if checker_user is None or checker_user.disabled:
+                raise UserNotFound(f"checker {checker!r} not found or disabled")
+            if checker == username:
+                raise CheckerIsEditor(f"user {username!r} cannot check their own task")
+            if not _has(checker_user, Role.CHECKER, Role.ADMIN):
+                raise PermissionDenied(f"user {checker!r} is not a checker: give them the checker role first")
+        self._check_may_assign(actor, assignee, group)
+
+    async def bulk_assign(
+        self, actor: User, target: bulk.BulkTarget, task_ids: Sequence[str] | None = None,
+        query: TaskQuery | None = None, limit: int = bulk.MAX_BULK_TASKS, dry_run: bool = False,
+    ) -> bulk.BulkPlan:
+        """Assign a selection (`task_ids`) or the oldest `limit` tasks of `query`, or only plan it when `dry_run`.
+
+        Errors of the request as a whole (no permission, unknown user,
+        invalid target) raise. Errors of single tasks are reported on their
+        items, and the other tasks are still assigned.
+        """
+        if bool(target.user) == bool(target.round_robin_group):
+            raise InvalidRequest("give either user or round_robin_group, not both and not neither")
+        if not _has(actor, Role.MANAGER, Role.ADMIN):
+            raise PermissionDenied(f"user {actor.username!r} is not a manager and cannot assign tasks")
+        if target.user:
+            editors = [target.user]
+        else:
+            editors = await bulk.group_editors(self._store, actor, target.round_robin_group, target.checker)
+        for editor in editors:
+            await self._check_assignment(actor, editor, target.checker, target.task_group)
+
+        refused, tasks, total = await bulk.select_tasks(self._store, actor, task_ids, query, limit)
+        planned = await bulk.plan_assignments(self._store, tasks, editors, self._max_in_work)
+        plan = bulk.summarize(refused + planned, total)
+        if not dry_run:
+            for item in plan.items:
+                if item.ok:
+                    await self._assign_item(actor, item, target)
+            plan = bulk.summarize(plan.items, total)
+        bulk.log_result(actor, target, plan, dry_run)
+        return plan
+
+    async def _assign_item(self, actor: User, item: bulk.BulkItem, target: bulk.BulkTarget) -> None:
+        try:
+            await self.assign(actor, item.task_id, item.user, checker=target.checker, group=target.task_group)
+        except TaskDashError as error:
+            item.error = error
 
     def _check_may_assign(self, actor: User, assignee: User, group: str) -> None:
         if _has(actor, Role.ADMIN):
