@@ -59,6 +59,9 @@ def check_service_url(value: Any) -> str:
     return url
 
 
+MAX_HOST_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+
 # A fleet sends the same few thousand URLs again and again, and checking one costs tens of
 # microseconds, so the results are cached. The cache keeps at most 16,384 URLs.
 @functools.lru_cache(maxsize=16384)
@@ -88,7 +91,15 @@ def _check_host_encoding(host: str) -> None:
     if not host.isascii():
         idna.encode(host, uts46=True)
         return
-    for label in host.split("."):
+    # DNS limits (RFC 1035): 63 octets per label and 253 for the name without its trailing dot.
+    name = host.removesuffix(".")
+    if len(name) > MAX_HOST_LENGTH:
+        raise UnicodeError(f"the host name is {len(name)} characters long, the limit is {MAX_HOST_LENGTH}")
+    for label in name.split("."):
+        if len(label) > MAX_LABEL_LENGTH:
+            raise UnicodeError(
+                f"a host label is {len(label)} characters long, the limit is {MAX_LABEL_LENGTH}"
+            )
         if label.lower().startswith("xn--"):
             idna.decode(label)
 

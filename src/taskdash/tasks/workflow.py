@@ -207,6 +207,8 @@ class Workflow:
         assignee = await self._store.get_user(username)
         if assignee is None or assignee.disabled:
             raise UserNotFound(f"user {username!r} not found or disabled")
+        if not _has(assignee, Role.EDITOR, Role.ADMIN):
+            raise PermissionDenied(f"user {username!r} is not an editor: give them the editor role first")
         if checker:
             checker_user = await self._store.get_user(checker)
             if checker_user is None or checker_user.disabled:

@@ -111,6 +111,8 @@ POISON_BODIES = [
     ("url without host", b'{"url":"http:///rpost/test"}', "url"),
     ("url bad port", b'{"url":"http://localhost:99999/rpost/test"}', "url"),
     ("url too long", ('{"url":"http://localhost/' + "a" * 3000 + '"}').encode(), "url"),
+    ("host label too long", ('{"url":"http://' + "a" * 64 + '.example/x"}').encode(), "url"),
+    ("host name too long", ('{"url":"http://' + ".".join(["a" * 60] * 5) + '/x"}').encode(), "url"),
 ]
 
 REGISTRATION_POISON = [
@@ -200,7 +202,10 @@ def test_heartbeat_time_after_year_9999_rejected() -> None:
         parse_heartbeat(b'{"url":"http://localhost:8080/rpost/test","time":1e300}', SEEN_AT, MAX_BYTES)
 
 
-@pytest.mark.parametrize("url", ["http://task_service:8080/rpost", "http://bücher.test/rpost"])
+@pytest.mark.parametrize("url", [
+    "http://task_service:8080/rpost", "http://bücher.test/rpost", "http://" + "a" * 63 + ".example/x",
+    "http://" + ".".join(["a" * 63] * 3) + "." + "b" * 61 + "/x",
+])
 def test_registration_unusual_hosts_accepted(url: str) -> None:
     body = ('{"url":%s}' % json.dumps(url)).encode()
 

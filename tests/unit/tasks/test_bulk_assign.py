@@ -165,6 +165,16 @@ async def test_manager_to_foreign_user_rejected(workflow: Workflow) -> None:
         await workflow.bulk_assign(account("max"), BulkTarget(user="alice"), task_ids=["t000"], dry_run=True)
 
 
+async def test_non_editor_rejected(workflow: Workflow) -> None:
+    with pytest.raises(PermissionDenied, match="not an editor"):
+        await workflow.bulk_assign(account("root"), BulkTarget(user="mia"), task_ids=["t000"], dry_run=True)
+
+
+async def test_single_assign_to_non_editor_rejected(workflow: Workflow) -> None:
+    with pytest.raises(PermissionDenied, match="not an editor"):
+        await workflow.assign(account("root"), "t000", "mia")
+
+
 async def test_disabled_user_rejected(workflow: Workflow) -> None:
     with pytest.raises(UserNotFound):
         await workflow.bulk_assign(account("root"), BulkTarget(user="dora"), task_ids=["t000"], dry_run=True)
