@@ -5,8 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := nsqd nsqlookupd nsq_tail ferretdb taskdash-refservice
+# The web dashboard: npm installs into web/node_modules, Vite builds into the Python package.
+WEB_INSTALLED := web/node_modules/.installed
+WEB_BUILT := src/taskdash/web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
+	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json web/tsconfig.node.json
 
-.PHONY: run test bench tools venv clean
+.PHONY: run test bench tools venv clean web openapi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required: $(PYTHON) is " + sys.version.split()[0])'
@@ -17,19 +22,37 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+$(WEB_INSTALLED): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_INSTALLED)
+
+$(WEB_BUILT): $(WEB_INSTALLED) $(WEB_SOURCES)
+	cd web && npm run build
+	touch $(WEB_BUILT)
+
+# Type-checks and builds the dashboard into src/taskdash/web/dist (served at /); quick when up to date.
+web: $(WEB_BUILT)
+
+# Regenerates web/openapi.json and the dashboard's API types after a change to the REST routes or models.
+openapi: $(STAMP) $(WEB_INSTALLED)
+	$(PY) -m taskdash.openapi > web/openapi.json.tmp
+	mv web/openapi.json.tmp web/openapi.json
+	cd web && npm run gen:api
+
 # Builds the NSQ tools, FerretDB and the Go reference service into .tools/bin; quick when up to date.
 tools:
 	scripts/build-tools.sh
 
-run: $(STAMP) tools
+run: $(STAMP) tools web
 	$(PY) -m devtools.run_local
 
-test: $(STAMP) tools
+test: $(STAMP) tools web
 	$(PY) -m pytest $(PYTEST_ARGS)
+	cd web && npm test
 	cd interop/refservice && go test ./...
 
 bench: $(STAMP) tools
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .tools build data/local .pytest_cache
+	rm -rf $(VENV) .tools build data/local .pytest_cache web/node_modules src/taskdash/web/dist

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from taskdash import __version__
 from taskdash.api import bulk_assign, dead_letters, events, health, intake, services, sessions, stats, tasks, users
-from taskdash.api.errors import install_error_handlers
+from taskdash.api.errors import ERROR_RESPONSES, install_error_handlers
 from taskdash.api.limits import BodySizeLimit
+from taskdash.api.webapp import install_web
 from taskdash.config import Settings
 from taskdash.legacy import endpoint as legacy
 from taskdash.runtime import Runtime
@@ -38,12 +38,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, sessions, users, services, tasks, bulk_assign, stats, dead_letters, events, intake, legacy):
-        app.include_router(module.router)
+    # Health answers with its own bodies, and the legacy endpoint is not in the OpenAPI document.
+    app.include_router(health.router)
+    app.include_router(legacy.router)
+    for module in (sessions, users, services, tasks, bulk_assign, stats, dead_letters, events, intake):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
 
-    # NOTE: until the web dashboard is built into the package, the root shows the API documentation.
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
+    # Last, because its history fallback returns index.html for every GET that no route above matches.
+    install_web(app)
 
     return app

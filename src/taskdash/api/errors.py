@@ -6,6 +6,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskdash.errors import ERROR_TABLE, ErrId, TaskDashError, error_message
@@ -36,6 +37,23 @@ def error_response(request: Request, errid: ErrId, detail: str) -> JSONResponse:
         {"errid": int(errid), "errmsg": error_message(errid, request_language(request)), "detail": detail},
         status_code=ERROR_TABLE[errid].http_status,
     )
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response of the REST API."""
+
+    errid: int = Field(description="TaskDash error code; 1000 for a malformed request or an invalid field")
+    errmsg: str = Field(description="The message of errid, in the language of Accept-Language (zh-CN by default)")
+    detail: str = Field(description="An English sentence naming the value at fault and what to do")
+
+
+# Documented on every REST operation in place of FastAPI's default 422, which this API never returns:
+# invalid input gets 400, and domain errors get the status of their errid.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {"model": ErrorOut, "description": "Client error: invalid request (400), not logged in (401), "
+            "permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429)"},
+    503: {"model": ErrorOut, "description": "The database failed a read or write; retry later"},
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

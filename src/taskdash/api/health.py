@@ -17,7 +17,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the store and NSQ are connected")
+@router.get(
+    "/readyz",
+    summary="Readiness: the store and NSQ are connected",
+    responses={503: {"description": "Not ready: `checks` names each dependency that is not \"ok\" and why"}},
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     checks = runtime.readiness()
     try:

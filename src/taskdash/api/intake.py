@@ -23,6 +23,28 @@ log = structlog.get_logger("taskdash.intake")
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 
+# The bodies are parsed leniently by taskdash.services.messages, not by pydantic, so these schemas only
+# document them: unknown fields are kept as extras, and `type`, `reserved` and `time` may be numbers.
+_URL = {"type": "string", "description": "Absolute http(s) URL of the task service; its identity"}
+_TEXT_OR_NUMBER = {"type": ["string", "integer", "number"]}
+REGISTRATION_BODY = {
+    "type": "object", "required": ["url"], "additionalProperties": True,
+    "properties": {"url": _URL, "name": {"type": "string"}, "type": _TEXT_OR_NUMBER, "reserved": _TEXT_OR_NUMBER},
+    "example": {"url": "http://localhost:8080/rpost/test", "name": "abc", "type": "2", "reserved": "no"},
+}
+HEARTBEAT_BODY = {
+    "type": "object", "required": ["url"], "additionalProperties": True,
+    "properties": {
+        "url": _URL, "reserved": _TEXT_OR_NUMBER,
+        "time": {**_TEXT_OR_NUMBER, "description": "The sender's Unix time in seconds"},
+    },
+    "example": {"url": "http://localhost:8080/rpost/test", "time": 1594885152, "reserved": "no"},
+}
+
+
+def _json_body(schema: dict[str, object]) -> dict[str, object]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
 
 def _check_token(request: Request, runtime: Runtime) -> None:
     expected = runtime.settings.intake_token
@@ -63,11 +85,11 @@ async def _submit(request: Request, runtime: Runtime, kind: str) -> dict[str, st
     return {"status": "stored", "url": url}
 
 
-@router.post("/services", summary="Register or update a task service")
+@router.post("/services", summary="Register or update a task service", openapi_extra=_json_body(REGISTRATION_BODY))
 async def post_service(request: Request, runtime: RuntimeDep) -> dict[str, str]:
     return await _submit(request, runtime, "registration")
 
 
-@router.post("/heartbeats", summary="Record a heartbeat of a task service")
+@router.post("/heartbeats", summary="Record a heartbeat of a task service", openapi_extra=_json_body(HEARTBEAT_BODY))
 async def post_heartbeat(request: Request, runtime: RuntimeDep) -> dict[str, str]:
     return await _submit(request, runtime, "heartbeat")

@@ -1,0 +1,3 @@
+export const DOCUMENT_PATH: string
+export const SCHEMA_PATH: string
+export function renderSchema(documentPath?: string): Promise<string>

@@ -1,0 +1,41 @@
+import { fileURLToPath, URL } from 'node:url'
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vitest/config'
+
+// `npm run dev` proxies the API to a TaskDash server started separately (`taskdash serve`, port 8600 by default).
+const apiServer = process.env.TASKDASH_DEV_API ?? 'http://127.0.0.1:8600'
+
+export default defineConfig({
+  plugins: [vue()],
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  build: {
+    // Package data of the Python package: FastAPI serves it at / (src/taskdash/api/webapp.py).
+    outDir: fileURLToPath(new URL('../src/taskdash/web/dist', import.meta.url)),
+    emptyOutDir: true,
+    // FastAPI serves this folder with a one-year cache, because Vite puts content hashes in the names.
+    assetsDir: 'assets',
+  },
+  server: {
+    host: '127.0.0.1',
+    port: 5173,
+    proxy: {
+      '/api': { target: apiServer },
+    },
+  },
+  test: {
+    environment: 'jsdom',
+    include: ['tests/**/*.spec.ts'],
+    clearMocks: true,
+    restoreMocks: true,
+    unstubGlobals: true,
+    server: {
+      deps: {
+        // Otherwise Node loads async-validator, a CommonJS package that Element Plus's forms import,
+        // without Vite's default-export interop, and form validation in tests accepts every value.
+        inline: ['element-plus'],
+      },
+    },
+  },
+})
