@@ -318,3 +318,17 @@ def add_user(database_url: str, name: str, password: str, roles: list[str], grou
         args += ["--group", group]
     subprocess.run(args, input=password + "\n", text=True, check=True, capture_output=True,
                    env={**os.environ, "TASKDASH_LOG_FORMAT": "json"})
+
+
+def all_services(client: httpx.Client, page_size: int = 500) -> dict[str, dict[str, Any]]:
+    """Return every service of `GET /api/v1/services` by URL, reading page after page."""
+    services: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        answer = client.get("/api/v1/services", params={"limit": page_size, "offset": offset})
+        answer.raise_for_status()
+        page = answer.json()
+        services.update((service["url"], service) for service in page["services"])
+        offset += page_size
+        if offset >= page["total"]:
+            return services

@@ -29,6 +29,7 @@ from taskdash.intake.batcher import IntakeBatcher
 from taskdash.intake.nsq_consumer import NsqIntake
 from taskdash.polling.poller import Poller
 from taskdash.services.liveness import LivenessMonitor, LivenessPolicy, ServiceState
+from taskdash.services.timeline import HeartbeatTimeline
 from taskdash.store import open_store
 from taskdash.store.protocol import Repository
 from taskdash.tasks.workflow import Workflow
@@ -55,6 +56,7 @@ class Runtime:
     intake: NsqIntake | None = None
     poller: Poller | None = None
     http_client: httpx.AsyncClient | None = None
+    timeline: HeartbeatTimeline = field(default_factory=HeartbeatTimeline)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -122,7 +124,9 @@ class Runtime:
         if self.intake is not None:
             self.monitor.set_intake_connected(self.intake.connected(), now)
         previous = self.monitor.snapshot
-        snapshot = self.monitor.refresh(await self.store.heartbeat_times(), now)
+        heartbeats = await self.store.heartbeat_times()
+        self.timeline.observe(heartbeats)
+        snapshot = self.monitor.refresh(heartbeats, now)
         if snapshot.blind_reason != previous.blind_reason:
             log.warning("liveness_blind", reason=snapshot.blind_reason) if snapshot.blind_reason else log.info(
                 "liveness_restored"

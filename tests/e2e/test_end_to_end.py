@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.procs import Nsqd, TaskDashServer, wait_until
+from devtools.procs import Nsqd, TaskDashServer, all_services, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,12 +60,6 @@ def wait_for_unclaimed(client: httpx.Client, count: int, timeout: float = 60) ->
         return task_ids if len(task_ids) == count else None
 
     return wait_until(listed, timeout, f"{count} unclaimed tasks")
-
-
-def services_by_url(client: httpx.Client) -> dict[str, dict[str, Any]]:
-    answer = client.get("/api/v1/services")
-    answer.raise_for_status()
-    return {service["url"]: service for service in answer.json()["services"]}
 
 
 def dead_letters(client: httpx.Client) -> list[dict[str, Any]]:
@@ -112,12 +106,12 @@ def test_stopped_service_goes_offline(nsqd: Nsqd, start_taskdash, start_refservi
         assert stopped.managed.stop() == 0
 
         def offline() -> tuple[float, dict[str, Any]] | None:
-            service = services_by_url(client)[stopped.url]
+            service = all_services(client)[stopped.url]
             return (time.time(), service) if service["status"] == "offline" else None
 
         seen_offline_at, service = wait_until(offline, 30, f"{stopped.url} to go offline", interval=0.2)
         remaining = unclaimed_task_ids(client)
-        others = services_by_url(client)
+        others = all_services(client)
 
     delay = seen_offline_at - service["last_heartbeat_at"]
     assert delay <= offline_after + 2, f"offline {delay:.1f} s after the last heartbeat"
@@ -173,7 +167,7 @@ def test_registrations_survive_kill(
             wait_until(lambda topic=topic: nsqd.channel_drained(topic, CHANNEL, 5000), 120,
                        f"5000 messages FINished on {topic}", interval=0.5)
         with restarted.login(*admin) as client:
-            services = services_by_url(client)
+            services = all_services(client)
     finally:
         restarted.managed.stop()
         print(f"--- restarted {restarted.managed.log_path} ---\n{restarted.managed.log_tail(60)}")
@@ -240,7 +234,7 @@ def test_malformed_messages_dead_lettered(nsqd: Nsqd, start_taskdash, admin, dea
                    f"{len(bodies)} messages FINished on {topic}")
 
     with server.login(*admin) as client:
-        services = services_by_url(client)
+        services = all_services(client)
         letters = dead_letters(client)
     healthz = httpx.get(f"{server.base_url}/healthz", timeout=10)
     readyz = httpx.get(f"{server.base_url}/readyz", timeout=10)
@@ -374,7 +368,7 @@ def test_post_polling(nsqd: Nsqd, start_taskdash, start_refservice, admin) -> No
 
     with server.login(*admin) as client:
         task_ids = wait_for_unclaimed(client, 20)
-        polled = services_by_url(client)[service.url]
+        polled = all_services(client)[service.url]
 
     assert set(task_ids) == {f"sy-post-{index}" for index in range(20)}
     assert polled["last_poll_ok"] is True

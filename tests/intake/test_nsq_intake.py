@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from devtools.procs import Nsqd, Nsqlookupd, TaskDashServer, wait_until
+from devtools.procs import Nsqd, Nsqlookupd, TaskDashServer, all_services, wait_until
 
 SERVICE_TOPIC = "taskService"
 HEARTBEAT_TOPIC = "heartBeat"
@@ -28,17 +28,11 @@ def service_url(port: int, name: str) -> str:
     return f"http://127.0.0.1:{port}/rpost/{name}"
 
 
-def services_by_url(client: httpx.Client) -> dict[str, dict[str, Any]]:
-    answer = client.get("/api/v1/services")
-    answer.raise_for_status()
-    return {service["url"]: service for service in answer.json()["services"]}
-
-
 def wait_for_services(client: httpx.Client, urls: set[str], timeout: float = 30) -> dict[str, dict[str, Any]]:
     """Wait until every URL in `urls` is in the catalogue and return the whole catalogue."""
 
     def all_present() -> dict[str, dict[str, Any]] | None:
-        services = services_by_url(client)
+        services = all_services(client)
         return services if urls <= services.keys() else None
 
     return wait_until(all_present, timeout, f"{len(urls)} services in /api/v1/services")
@@ -51,7 +45,7 @@ def wait_for_status(client: httpx.Client, url: str, status: str, timeout: float 
     """
 
     def in_status() -> dict[str, Any] | None:
-        service = services_by_url(client).get(url)
+        service = all_services(client).get(url)
         return service if service is not None and service["status"] == status else None
 
     return wait_until(in_status, timeout, f"service {url} to be {status}")
@@ -107,7 +101,7 @@ def test_registration_update_keeps_newest(nsqd: Nsqd, start_taskdash, admin) -> 
     wait_until(lambda: nsqd.channel_drained(SERVICE_TOPIC, CHANNEL, 3), 30, "3 registrations FINished")
 
     with server.login(*admin) as client:
-        services = services_by_url(client)
+        services = all_services(client)
     assert list(services) == [url]
     assert services[url]["name"] == "second"
 
@@ -137,7 +131,7 @@ def test_heartbeat_then_registration(nsqd: Nsqd, start_taskdash, admin, dead_por
         nsqd.publish(SERVICE_TOPIC, json.dumps({"url": url, "name": "late"}).encode())
 
         def registered() -> dict[str, Any] | None:
-            service = services_by_url(client)[url]
+            service = all_services(client)[url]
             return service if service["registered"] else None
 
         service = wait_until(registered, 30, "the registration after the heartbeat")
@@ -194,7 +188,7 @@ def wait_for_judgement(client: httpx.Client, url: str) -> dict[str, Any]:
     """Wait until the liveness refresh has judged the service, so its status is no longer `unknown`."""
 
     def judged() -> dict[str, Any] | None:
-        service = services_by_url(client).get(url)
+        service = all_services(client).get(url)
         return service if service is not None and service["status"] != "unknown" else None
 
     return wait_until(judged, 15, f"the first judgement of {url}")
@@ -265,7 +259,7 @@ def test_poison_messages_dead_lettered(nsqd: Nsqd, start_taskdash, admin) -> Non
             return letters if len(letters) >= len(POISON_CASES) else None
 
         letters = wait_until(all_stored, 30, f"{len(POISON_CASES)} dead letters")
-        services = services_by_url(client)
+        services = all_services(client)
 
     assert len(letters) == len(POISON_CASES)
     assert services == {}
@@ -334,7 +328,7 @@ def test_heartbeats_coalesced(nsqd: Nsqd, start_taskdash, admin, dead_port: int)
     assert failed == 0
     assert 1 <= batches <= 2000 / 20, f"{batches:.0f} store batches for 2000 heartbeats"
     with server.login(*admin) as client:
-        services = services_by_url(client)
+        services = all_services(client)
     assert set(services) == set(urls)
     assert all(services[url]["last_heartbeat_at"] is not None for url in urls)
 
@@ -412,7 +406,7 @@ def test_http_intake_stores_with_token(start_taskdash, admin, dead_port: int) ->
     assert beat.json() == {"status": "stored", "url": url}
     # A 200 means committed, so the catalogue shows both without waiting.
     with server.login(*admin) as client:
-        service = services_by_url(client)[url]
+        service = all_services(client)[url]
     assert service["registered"] is True
     assert service["name"] == "http"
     assert service["type"] == "3"
@@ -431,4 +425,4 @@ def test_http_intake_rejects_invalid_body(start_taskdash, admin) -> None:
     assert answer.json()["errid"] == 1000
     assert "not an absolute http(s) URL" in answer.json()["detail"]
     with server.login(*admin) as client:
-        assert services_by_url(client) == {}
+        assert all_services(client) == {}

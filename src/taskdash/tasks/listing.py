@@ -101,10 +101,15 @@ async def task_pages(
 
 async def restrict_to_visible(store: Repository, actor: User, query: TaskQuery) -> TaskQuery:
     """Return `query` limited to the tasks `actor` may see, after checking its text filter."""
+    check_text_filter(query)
+    return replace(query, visible=await visibility_for(store, actor))
+
+
+def check_text_filter(query: TaskQuery) -> None:
+    """Raise InvalidRequest for a text filter that the store cannot match literally."""
     # SQLite's LIKE stops reading a pattern at a NUL, which would match far more than asked for.
     if "\x00" in query.text:
         raise InvalidRequest("invalid text filter: it contains a NUL character")
-    return replace(query, visible=await visibility_for(store, actor))
 
 
 async def task_detail(store: Repository, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:

@@ -107,7 +107,8 @@ class Workflow:
         return task
 
     async def claim_next(
-        self, actor: User, data_type: str = "", service_url: str = "", live_service_urls: Sequence[str] | None = None
+        self, actor: User, data_type: str = "", service_url: str = "", live_service_urls: Sequence[str] | None = None,
+        text: str = "",
     ) -> TaskRecord:
         """Claim the oldest unclaimed task that matches the filter, and return it.
 
@@ -120,14 +121,17 @@ class Workflow:
         service_urls = None if live_service_urls is None else tuple(live_service_urls)
         if service_url:
             service_urls = (service_url,) if service_urls is None or service_url in service_urls else ()
-        query = TaskQuery(status=NOTGET, data_type=data_type, service_urls=service_urls)
+        # Every user may see unclaimed tasks, so the query needs no visibility filter.
+        query = TaskQuery(status=NOTGET, data_type=data_type, service_urls=service_urls, text=text)
+        listing.check_text_filter(query)
 
         lost = 0
         for _ in range(CLAIM_NEXT_ROUNDS):
             candidates, _cursor = await self._store.find_tasks(query, TaskSort(), CLAIM_NEXT_CANDIDATES)
             if not candidates:
                 raise TaskNotFound(
-                    f"no unclaimed task of a live service matches data_type={data_type!r}, service_url={service_url!r}"
+                    f"no unclaimed task of a live service matches data_type={data_type!r}, "
+                    f"service_url={service_url!r}, text={text!r}"
                 )
             for candidate in candidates:
                 request = ClaimRequest(
@@ -195,6 +199,11 @@ class Workflow:
 
     async def task_stats(self, actor: User, now: float) -> stats.TaskStats:
         return await stats.task_stats(self._store, actor, now)
+
+    async def data_types(self, actor: User) -> list[tuple[str, int]]:
+        """Return (data type, number of tasks) for the tasks `actor` may see, ordered by data type."""
+        query = await listing.restrict_to_visible(self._store, actor, TaskQuery())
+        return [(data_type, count) for data_type, count in await self._store.count_tasks_by(query, ["data_type"])]
 
     async def task_detail(self, actor: User, task_id: str) -> tuple[TaskRecord, list[HistoryEntry]]:
         return await listing.task_detail(self._store, actor, task_id)

@@ -381,6 +381,31 @@ async def test_claim_next_filters(workflow: Workflow, store: SQLiteRepository) -
     assert by_service.task_id == "b-txt"
 
 
+async def test_claim_next_text_filter(workflow: Workflow, store: SQLiteRepository) -> None:
+    await put(
+        store,
+        task("street-1", created_at=T0, description="street scene"),
+        task("forest-1", created_at=T0 + 1, description="forest trail"),
+    )
+
+    claimed = await workflow.claim_next(account("alice"), text="forest")
+
+    assert claimed.task_id == "forest-1"
+
+
+async def test_data_types_counted_for_visible(workflow: Workflow, store: SQLiteRepository) -> None:
+    await put(
+        store,
+        task("img-1", data_type="image"),
+        task("img-2", data_type="image"),
+        task("txt-1", data_type="text"),
+        task("txt-2", RUNNING, data_type="text", user="carol", claimed_at=T0),
+    )
+
+    assert await workflow.data_types(account("alice")) == [("image", 2), ("text", 1)]
+    assert await workflow.data_types(account("root")) == [("image", 2), ("text", 2)]
+
+
 async def test_claim_next_live_services_only(workflow: Workflow, store: SQLiteRepository) -> None:
     await put(store, task("a1", created_at=T0), task("b1", service_url=URL_B, created_at=T0 + 1))
 
