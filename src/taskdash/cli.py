@@ -65,6 +65,7 @@ def main() -> None:
 @click.option("--service-topic", help="NSQ topic of registrations [default: taskService].")
 @click.option("--heartbeat-topic", help="NSQ topic of heartbeats [default: heartBeat].")
 @click.option("--channel", help="NSQ channel shared by all instances [default: taskdash].")
+@click.option("--events-topic", help="NSQ topic that shares change events between instances [default: taskdash_events].")
 @click.option("--suspect-after", type=float, help="Seconds without heartbeat before a service is suspect [default: 15].")
 @click.option("--offline-after", type=float, help="Seconds without heartbeat before a service is offline [default: 30].")
 @click.option("--poll-interval", type=float, help="Seconds between polls of one service [default: 10].")

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     service_topic: str = Field("taskService", min_length=1, max_length=64)
     heartbeat_topic: str = Field("heartBeat", min_length=1, max_length=64)
     channel: str = Field("taskdash", min_length=1, max_length=64)
+    # Change events travel between instances on this topic, one ephemeral channel per instance.
+    events_topic: str = Field("taskdash_events", min_length=1, max_length=64, pattern=r"^[.a-zA-Z0-9_-]+$")
     max_in_flight: int = Field(2500, ge=1, le=100_000)
     max_message_bytes: int = Field(64 * 1024, ge=256)
     intake_flush_interval: float = Field(0.05, gt=0, le=5)

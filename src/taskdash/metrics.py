@@ -16,3 +16,8 @@ SERVICES = Gauge("taskdash_services", "Services by liveness state", ["state"])
 LEGACY_REQUESTS = Counter(
     "taskdash_legacy_requests_total", "Requests to /rpost/task by operation and errid", ["operation", "errid"]
 )
+EVENTS_RELAYED = Counter(
+    "taskdash_events_relayed_total",
+    "Change events shared through NSQ: published, received from other instances, failed or dropped",
+    ["outcome"],
+)

@@ -1,7 +1,7 @@
 """The running parts of one TaskDash instance, started and stopped together.
 
 Start order: store (creating `admin` when it has no users), batcher, NSQ
-intake, liveness refresh, poller. Stop order is the reverse, so the intake
+intake, liveness refresh, event relay, poller. Stop order is the reverse, so the intake
 stops handing out messages before the batcher's last flush, and the store
 closes last.
 """
@@ -25,6 +25,7 @@ from taskdash.accounts.users import Authenticator
 from taskdash.config import Settings
 from taskdash.errors import TaskDashError
 from taskdash.events.bus import BLIND, SERVICE, EventBus
+from taskdash.events.nsq_relay import NsqEventRelay
 from taskdash.intake.batcher import IntakeBatcher
 from taskdash.intake.nsq_consumer import NsqIntake
 from taskdash.polling.poller import Poller
@@ -55,6 +56,7 @@ class Runtime:
     events: EventBus
     intake: NsqIntake | None = None
     poller: Poller | None = None
+    relay: NsqEventRelay | None = None
     http_client: httpx.AsyncClient | None = None
     timeline: HeartbeatTimeline = field(default_factory=HeartbeatTimeline)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -103,6 +105,9 @@ class Runtime:
             follow_redirects=False, headers={"User-Agent": f"taskdash/{__version__}"},
             limits=httpx.Limits(max_connections=settings.poll_concurrency * 2),
         )
+        if settings.nsq_enabled:
+            runtime.relay = NsqEventRelay(settings, events, runtime.batcher, runtime.http_client)
+            runtime.relay.start()
         runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client, events)
         runtime._spawn(runtime.poller.run(), "poller")
         runtime._spawn(runtime._purge_sessions_forever(), "session purge")
@@ -190,6 +195,8 @@ class Runtime:
     async def stop(self) -> None:
         if self.poller is not None:
             await self.poller.stop()
+        if self.relay is not None:
+            await self.relay.stop()
         if self.intake is not None:
             self.intake.pause()
         # The batcher's last flush FINishes what is pending while the nsqd connections are still open.

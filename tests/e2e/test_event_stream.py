@@ -134,7 +134,8 @@ def test_reconnect_replays_missed_claim(nsqd: Nsqd, make_editors, start_taskdash
         with open_stream(watching, last_event_id=seen.id) as events:
             missed = next_task_event(events, second)
 
-    assert int(missed.id) > int(seen.id)
+    assert missed.id.split(".")[0] == seen.id.split(".")[0]
+    assert int(missed.id.split(".")[1]) > int(seen.id.split(".")[1])
     assert missed.data["user"] == claimer
 
 
@@ -145,3 +146,58 @@ def test_stream_needs_login(nsqd: Nsqd, start_taskdash) -> None:
 
     assert response.status_code == 401
     assert response.json()["errid"] == 1003
+
+
+def test_claim_on_other_instance_arrives(nsqd: Nsqd, make_editors, start_taskdash, start_refservice) -> None:
+    (claimer, claimer_password), (watcher, watcher_password) = make_editors(2)
+    watched_instance = start_taskdash(nsqd)
+    claiming_instance = start_taskdash(nsqd)
+    start_refservice(nsqd, "shared", "sy-fanout", tasks=3)
+
+    with (
+        claiming_instance.login(claimer, claimer_password) as claiming,
+        watched_instance.login(watcher, watcher_password) as watching,
+    ):
+        task_id = unclaimed(watched_instance, watching, 3)[0]
+        with open_stream(watching) as events:
+            claiming.post(f"/api/v1/tasks/{task_id}/claim").raise_for_status()
+            event = next_task_event(events, task_id, timeout=20)
+
+    assert event.data["user"] == claimer
+    assert event.data["action"] == "claim"
+
+
+def test_id_of_other_instance_gets_resync(nsqd: Nsqd, make_editors, start_taskdash, start_refservice) -> None:
+    [(watcher, password)] = make_editors(1)
+    first, second = start_taskdash(nsqd), start_taskdash(nsqd)
+    start_refservice(nsqd, "resynced", "sy-resync", tasks=1)
+
+    with first.login(watcher, password) as on_first, second.login(watcher, password) as on_second:
+        task_id = unclaimed(first, on_first, 1)[0]
+        with open_stream(on_first) as events:
+            on_first.post(f"/api/v1/tasks/{task_id}/claim").raise_for_status()
+            seen = next_task_event(events, task_id)
+        with open_stream(on_second, last_event_id=seen.id) as events:
+            replayed = events.get(timeout=20)
+
+    assert replayed.kind == "resync"
+
+
+def test_unreadable_event_dead_lettered(nsqd: Nsqd, start_taskdash, admin) -> None:
+    server = start_taskdash(nsqd)
+
+    with server.login(*admin) as client:
+        # The relay's reader must be subscribed before the message is published, or nsqd keeps it for nobody.
+        wait_until(lambda: has_event_channel(nsqd), 30, "the event relay's channel")
+        nsqd.publish("taskdash_events", b"not json")
+        letters = wait_until(
+            lambda: client.get("/api/v1/dead-letters").json()["dead_letters"] or None, 30, "a dead letter"
+        )
+
+    assert letters[0]["topic"] == "taskdash_events"
+    assert "not JSON" in letters[0]["reason"]
+
+
+def has_event_channel(nsqd: Nsqd) -> bool:
+    topics = nsqd.stats().get("topics") or []
+    return any(topic["topic_name"] == "taskdash_events" and topic.get("channels") for topic in topics)

@@ -41,10 +41,10 @@ RETRY_MILLISECONDS = 3000
 VisibilityCheck = Callable[[], Awaitable[TaskVisibility | None]]
 
 
-def format_event(event: Event) -> bytes:
-    """Return `event` in the text/event-stream format."""
+def format_event(event: Event, instance_id: str) -> bytes:
+    """Return `event` in the text/event-stream format, its id qualified by the instance that numbered it."""
     data = orjson.dumps(event.data).decode()
-    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+    return f"id: {instance_id}.{event.id}\nevent: {event.kind}\ndata: {data}\n\n".encode()
 
 
 def may_see(visible: TaskVisibility | None, event: Event) -> bool:
@@ -80,21 +80,24 @@ async def event_stream(
                 if event is None:
                     yield b": keepalive\n\n"
                 elif may_see(visible, event):
-                    yield format_event(event)
+                    yield format_event(event, bus.instance_id)
         except NotLoggedIn:
             log.info("event_stream_session_ended", user=username)
         finally:
             log.info("event_stream_closed", user=username, lagged=subscription.lagged)
 
 
-def parse_last_event_id(value: str | None) -> int | None:
-    """Return the id of the Last-Event-ID header; an unreadable id counts as 0, which gets `resync`."""
+def parse_last_event_id(value: str | None, instance_id: str) -> int | None:
+    """Return the event number of a Last-Event-ID header, or None without one.
+
+    An id of another instance or an unreadable id counts as 0, which gets `resync`.
+    """
     if value is None or not value.strip():
         return None
-    try:
-        return int(value.strip())
-    except ValueError:
+    instance, _, number = value.strip().rpartition(".")
+    if instance != instance_id or not number.isdigit():
         return 0
+    return int(number)
 
 
 @router.get(
@@ -107,7 +110,7 @@ async def events(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentUser,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> StreamingResponse:
     token = request.cookies.get(SESSION_COOKIE)
 
@@ -115,7 +118,8 @@ async def events(
         current: User = await runtime.authenticator.user_for_token(token)
         return await visibility_for(runtime.store, current)
 
-    stream = event_stream(runtime.events, parse_last_event_id(last_event_id), check, user.username)
+    bus = runtime.events
+    stream = event_stream(bus, parse_last_event_id(last_event_id, bus.instance_id), check, user.username)
     return StreamingResponse(
         stream, media_type="text/event-stream",
         # X-Accel-Buffering stops nginx from buffering the stream.

@@ -8,16 +8,22 @@ bound nor slow a publisher. The last events stay in a ring buffer, so a client t
 reconnects with the id of the last event it saw gets what it missed, or
 `resync` when that is no longer in the buffer.
 
-NOTE: events reach the subscribers of this instance only; instances that
-share a store do not see each other's events yet.
+With `forward` set, `publish` also hands each event to it, which is how
+`taskdash.events.nsq_relay` sends the events of this instance to the
+others. Events that arrive from other instances enter through `deliver`,
+which reaches local subscribers only. Event ids count per instance, and an
+instance gets a new random `instance_id` at every start, so a client that
+reconnects to another instance, or after a restart, gets `resync`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,20 +73,30 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE, history_size: int = DEFAULT_HISTORY_SIZE) -> None:
+    def __init__(
+        self, queue_size: int = DEFAULT_QUEUE_SIZE, history_size: int = DEFAULT_HISTORY_SIZE,
+        instance_id: str | None = None,
+    ) -> None:
+        self.instance_id = instance_id or secrets.token_hex(6)
+        self.forward: Callable[[Event], None] | None = None
         self._queue_size = queue_size
         self._subscribers: set[Subscription] = set()
         self._history: deque[Event] = deque(maxlen=history_size)
-        # Ids start at the start time in milliseconds, so ids a browser kept from before a restart
-        # are older than every new id, and the reconnect gets `resync` instead of a wrong replay.
-        self._ids = itertools.count(int(time.time() * 1000) * 1000)
+        self._ids = itertools.count(1)
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
     def publish(self, kind: str, data: dict[str, Any]) -> Event:
-        """Give the event to every subscriber; never blocks."""
+        """Give a change of this instance to every subscriber and to `forward`; never blocks."""
+        event = self.deliver(kind, data)
+        if self.forward is not None:
+            self.forward(event)
+        return event
+
+    def deliver(self, kind: str, data: dict[str, Any]) -> Event:
+        """Give the event to the subscribers of this instance only; never blocks."""
         event = Event(next(self._ids), kind, data, time.time())
         self._history.append(event)
         for subscription in self._subscribers:
@@ -106,7 +122,8 @@ class EventBus:
 
     def _events_after(self, last_event_id: int) -> list[Event] | None:
         """Return the buffered events after `last_event_id`, or None when some of them left the buffer."""
-        if not self._history:
+        # Ids start at 1, so 0 stands for an id this instance never gave out.
+        if not self._history or last_event_id <= 0:
             return None
         oldest = self._history[0].id
         newest = self._history[-1].id

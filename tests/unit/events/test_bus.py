@@ -106,3 +106,20 @@ async def test_unknown_last_id_gets_resync() -> None:
     events = await drain(bus.subscribe(last_event_id=0))
 
     assert [event.kind for event in events] == [RESYNC]
+
+
+async def test_publish_forwards_deliver_does_not() -> None:
+    bus = EventBus()
+    forwarded = []
+    bus.forward = forwarded.append
+    subscription = bus.subscribe()
+
+    local = bus.publish(TASK, {"n": 0})
+    remote = bus.deliver(TASK, {"n": 1})
+
+    assert forwarded == [local]
+    assert await drain(subscription) == [local, remote]
+
+
+async def test_instances_get_distinct_ids() -> None:
+    assert EventBus().instance_id != EventBus().instance_id

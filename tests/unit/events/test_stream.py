@@ -23,8 +23,8 @@ def task_event(**fields: str) -> Event:
 def test_format_event_lines() -> None:
     event = Event(42, SERVICE, {"url": "http://127.0.0.1:1/x", "state": "online"}, 0.0)
 
-    assert format_event(event) == (
-        b'id: 42\nevent: service\ndata: {"url":"http://127.0.0.1:1/x","state":"online"}\n\n'
+    assert format_event(event, "a1b2") == (
+        b'id: a1b2.42\nevent: service\ndata: {"url":"http://127.0.0.1:1/x","state":"online"}\n\n'
     )
 
 
@@ -49,10 +49,12 @@ def test_service_events_shown_to_all() -> None:
 
 
 def test_last_event_id_parsing() -> None:
-    assert parse_last_event_id(None) is None
-    assert parse_last_event_id(" ") is None
-    assert parse_last_event_id("17") == 17
-    assert parse_last_event_id("junk") == 0
+    assert parse_last_event_id(None, "a1b2") is None
+    assert parse_last_event_id(" ", "a1b2") is None
+    assert parse_last_event_id("a1b2.17", "a1b2") == 17
+    assert parse_last_event_id("c3d4.17", "a1b2") == 0
+    assert parse_last_event_id("17", "a1b2") == 0
+    assert parse_last_event_id("a1b2.junk", "a1b2") == 0
 
 
 async def test_stream_filters_and_keeps_alive() -> None:
@@ -66,7 +68,7 @@ async def test_stream_filters_and_keeps_alive() -> None:
     bus.publish(TASK, task_event().data)
     shown = bus.publish(TASK, task_event(user="alice").data)
 
-    assert await anext(stream) == format_event(shown)
+    assert await anext(stream) == format_event(shown, bus.instance_id)
     assert await anext(stream) == b": keepalive\n\n"
     await stream.aclose()
     assert bus.subscriber_count == 0
