@@ -87,6 +87,21 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
     raise TimeoutError(f"{url} did not respond within {timeout} s")
 
 
+def wait_for_tcp(address: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    """Wait until `address` (HOST:PORT) accepts TCP connections; fail early if `process` exits."""
+    host, port = address.rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before {address} accepted")
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{address} did not accept connections within {timeout} s")
+
+
 @dataclass
 class Managed:
     """A started process with its log file."""
@@ -242,6 +257,39 @@ class Nsqlookupd:
         managed = _spawn("nsqlookupd", args, workdir)
         wait_for_http(f"http://127.0.0.1:{http}/ping", 15, managed.process)
         return cls(managed, f"127.0.0.1:{tcp}", f"127.0.0.1:{http}")
+
+
+@dataclass
+class FerretDB:
+    """FerretDB, a MongoDB wire-protocol server that stores each database as an SQLite file in `data_dir`."""
+
+    managed: Managed
+    address: str
+    data_dir: Path
+
+    @classmethod
+    def start(cls, workdir: Path, name: str = "ferretdb") -> FerretDB:
+        port = free_port()
+        data_dir = workdir / f"{name}-data"
+        # FerretDB stops at start-up when the SQLite directory does not exist.
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(tool("ferretdb")), "--handler=sqlite", f"--sqlite-url=file:{data_dir}/",
+            f"--listen-addr=127.0.0.1:{port}", f"--state-dir={data_dir}", "--debug-addr=-",
+            # Without this flag FerretDB sends usage reports to its vendor.
+            "--telemetry=disable",
+        ]
+        managed = _spawn(name, args, workdir)
+        try:
+            wait_for_tcp(f"127.0.0.1:{port}", 15, managed.process)
+        except (RuntimeError, TimeoutError) as error:
+            managed.stop()
+            raise RuntimeError(f"{error}\n--- {managed.log_path} ---\n{managed.log_tail()}") from None
+        return cls(managed, f"127.0.0.1:{port}", data_dir)
+
+    def database_url(self, database: str) -> str:
+        """Return the `--database-url` of `database` on this server."""
+        return f"mongodb://{self.address}/{database}"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests: a temporary SQLite store, an in-process app, and a real nsqd."""
+"""Fixtures shared by the tests: a temporary SQLite store, an in-process app, a real nsqd and a real FerretDB."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from devtools.procs import Nsqd
+from devtools.procs import FerretDB, Nsqd
 from taskdash.app import create_app
 from taskdash.config import load_settings
 from taskdash.store.sqlite.repository import SQLiteRepository
@@ -37,6 +37,14 @@ def nsqd_args() -> list[str]:
 @pytest.fixture
 def nsqd(tmp_path: Path, nsqd_args: list[str]) -> Iterator[Nsqd]:
     server = Nsqd.start(tmp_path, extra_args=nsqd_args)
+    yield server
+    server.managed.stop()
+
+
+@pytest.fixture(scope="session")
+def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDB]:
+    """One FerretDB for the whole session. Give each test a database of its own and drop it afterwards."""
+    server = FerretDB.start(tmp_path_factory.mktemp("ferretdb"))
     yield server
     server.managed.stop()
 

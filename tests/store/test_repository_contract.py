@@ -1,15 +1,13 @@
-"""SQLiteRepository against a real SQLite database file in a temporary directory."""
+"""The repository contract: every backend passes these tests (see conftest.py for the backends)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from taskdash.errors import InvalidRequest
-from taskdash.store.protocol import ClaimOutcome
+from taskdash.store.protocol import ClaimOutcome, Repository
 from taskdash.store.records import (
     ClaimRequest,
     DeadLetter,
@@ -21,8 +19,6 @@ from taskdash.store.records import (
     TaskRecord,
     User,
 )
-from taskdash.store.sqlite.repository import SQLiteRepository
-from taskdash.store.sqlite.schema import MIGRATIONS, migrate
 
 URL_A = "http://127.0.0.1:8001/rpost/a"
 URL_B = "http://127.0.0.1:8002/rpost/b"
@@ -51,14 +47,14 @@ def claim(task_id: str, user: str, **fields: object) -> ClaimRequest:
     return ClaimRequest(task_id=task_id, user=user, actor=user, at=T0 + 10, **fields)
 
 
-async def service(store: SQLiteRepository, url: str):
+async def service(store: Repository, url: str):
     return next(record for record in await store.list_services() if record.url == url)
 
 
 # Intake.
 
 
-async def test_intake_registration_creates_service(store: SQLiteRepository) -> None:
+async def test_intake_registration_creates_service(store: Repository) -> None:
     await store.apply_intake_batch([registration(region="sy")], [], [])
 
     record = await service(store, URL_A)
@@ -71,7 +67,7 @@ async def test_intake_registration_creates_service(store: SQLiteRepository) -> N
     assert record.first_seen_at == T0
 
 
-async def test_intake_registration_upsert_updates(store: SQLiteRepository) -> None:
+async def test_intake_registration_upsert_updates(store: Repository) -> None:
     await store.apply_intake_batch([registration(name="old")], [], [])
 
     await store.apply_intake_batch([registration(name="new", seen_at=T0 + 5)], [], [])
@@ -83,7 +79,7 @@ async def test_intake_registration_upsert_updates(store: SQLiteRepository) -> No
     assert services[0].first_seen_at == T0
 
 
-async def test_intake_older_registration_ignored(store: SQLiteRepository) -> None:
+async def test_intake_older_registration_ignored(store: Repository) -> None:
     await store.apply_intake_batch([registration(name="new", seen_at=T0 + 5)], [], [])
 
     await store.apply_intake_batch([registration(name="old", seen_at=T0)], [], [])
@@ -93,7 +89,7 @@ async def test_intake_older_registration_ignored(store: SQLiteRepository) -> Non
     assert record.registered_at == T0 + 5
 
 
-async def test_intake_batch_of_several_services(store: SQLiteRepository) -> None:
+async def test_intake_batch_of_several_services(store: Repository) -> None:
     await store.apply_intake_batch(
         [registration(URL_A), registration(URL_B, name="b")], [heartbeat(URL_A), heartbeat(URL_B)], []
     )
@@ -102,7 +98,7 @@ async def test_intake_batch_of_several_services(store: SQLiteRepository) -> None
     assert await store.heartbeat_times() == {URL_A: T0, URL_B: T0}
 
 
-async def test_heartbeat_stores_times(store: SQLiteRepository) -> None:
+async def test_heartbeat_stores_times(store: Repository) -> None:
     await store.apply_intake_batch(
         [registration()], [heartbeat(seen_at=T0 + 1, sender_time=T0 - 3, received_at=T0 + 2)], []
     )
@@ -114,7 +110,7 @@ async def test_heartbeat_stores_times(store: SQLiteRepository) -> None:
     assert record.clock_skew == pytest.approx(-4.0)
 
 
-async def test_heartbeat_never_moves_backwards(store: SQLiteRepository) -> None:
+async def test_heartbeat_never_moves_backwards(store: Repository) -> None:
     await store.apply_intake_batch([registration()], [heartbeat(seen_at=T0 + 10, sender_time=T0 + 10)], [])
 
     await store.apply_intake_batch([], [heartbeat(seen_at=T0 + 2, sender_time=T0 + 2)], [])
@@ -125,7 +121,7 @@ async def test_heartbeat_never_moves_backwards(store: SQLiteRepository) -> None:
     assert record.last_heartbeat_received_at == T0 + 10
 
 
-async def test_heartbeat_newer_moves_forward(store: SQLiteRepository) -> None:
+async def test_heartbeat_newer_moves_forward(store: Repository) -> None:
     await store.apply_intake_batch([registration()], [heartbeat(seen_at=T0)], [])
 
     await store.apply_intake_batch([], [heartbeat(seen_at=T0 + 7, sender_time=T0 + 6)], [])
@@ -135,7 +131,7 @@ async def test_heartbeat_newer_moves_forward(store: SQLiteRepository) -> None:
     assert record.last_sender_time == T0 + 6
 
 
-async def test_heartbeat_unknown_url_creates_unregistered(store: SQLiteRepository) -> None:
+async def test_heartbeat_unknown_url_creates_unregistered(store: Repository) -> None:
     await store.apply_intake_batch([], [heartbeat(URL_B, seen_at=T0 + 1)], [])
 
     record = await service(store, URL_B)
@@ -146,7 +142,7 @@ async def test_heartbeat_unknown_url_creates_unregistered(store: SQLiteRepositor
     assert record.last_heartbeat_at == T0 + 1
 
 
-async def test_registration_after_heartbeat_registers(store: SQLiteRepository) -> None:
+async def test_registration_after_heartbeat_registers(store: Repository) -> None:
     await store.apply_intake_batch([], [heartbeat(seen_at=T0)], [])
 
     await store.apply_intake_batch([registration(seen_at=T0 + 3)], [], [])
@@ -157,7 +153,7 @@ async def test_registration_after_heartbeat_registers(store: SQLiteRepository) -
     assert record.first_seen_at == T0
 
 
-async def test_record_poll_stores_outcome(store: SQLiteRepository) -> None:
+async def test_record_poll_stores_outcome(store: Repository) -> None:
     await store.apply_intake_batch([registration()], [], [])
 
     await store.record_poll(URL_A, T0 + 20, False, "GET timed out", 3)
@@ -172,7 +168,7 @@ async def test_record_poll_stores_outcome(store: SQLiteRepository) -> None:
 # Dead letters.
 
 
-async def test_dead_letter_keeps_raw_body(store: SQLiteRepository) -> None:
+async def test_dead_letter_keeps_raw_body(store: Repository) -> None:
     raw = b'{"url":\xff\xfe not json'
     await store.apply_intake_batch([], [], [DeadLetter("heartBeat", "nsq", raw, "body is not valid UTF-8 JSON", T0)])
 
@@ -186,7 +182,7 @@ async def test_dead_letter_keeps_raw_body(store: SQLiteRepository) -> None:
     assert stored.id is not None
 
 
-async def test_dead_letters_newest_first_with_paging(store: SQLiteRepository) -> None:
+async def test_dead_letters_newest_first_with_paging(store: Repository) -> None:
     letters = [DeadLetter("taskService", "nsq", f"body {i}".encode(), f"reason {i}", T0 + i) for i in range(5)]
     await store.apply_intake_batch([], [], letters[:2])
     await store.apply_intake_batch([], [], letters[2:])
@@ -203,7 +199,7 @@ async def test_dead_letters_newest_first_with_paging(store: SQLiteRepository) ->
 # Tasks: insert and update.
 
 
-async def test_insert_tasks_stores_fields(store: SQLiteRepository) -> None:
+async def test_insert_tasks_stores_fields(store: Repository) -> None:
     record = task("t1", data_type="2", description="描述", reserved="r", extra={"priority": 3}, fingerprint="f1")
 
     assert await store.insert_tasks([record], [first_report("t1")]) == []
@@ -213,7 +209,7 @@ async def test_insert_tasks_stores_fields(store: SQLiteRepository) -> None:
     assert await store.task_history("t1") == [first_report("t1")]
 
 
-async def test_insert_tasks_conflict_returns_owned_ids(store: SQLiteRepository) -> None:
+async def test_insert_tasks_conflict_returns_owned_ids(store: Repository) -> None:
     await store.insert_tasks([task("shared", URL_A)], [first_report("shared", URL_A)])
 
     skipped = await store.insert_tasks(
@@ -226,18 +222,18 @@ async def test_insert_tasks_conflict_returns_owned_ids(store: SQLiteRepository) 
     assert [entry.actor for entry in await store.task_history("shared")] == [URL_A]
 
 
-async def test_get_task_unknown_is_none(store: SQLiteRepository) -> None:
+async def test_get_task_unknown_is_none(store: Repository) -> None:
     assert await store.get_task("nope") is None
 
 
-async def test_task_fingerprints_per_service(store: SQLiteRepository) -> None:
+async def test_task_fingerprints_per_service(store: Repository) -> None:
     await store.insert_tasks([task("a1", fingerprint="fa"), task("b1", URL_B, fingerprint="fb")], [])
     await store.set_missing(URL_A, ["a1"], True, T0 + 1)
 
     assert await store.task_fingerprints(URL_A) == {"a1": ("fa", True)}
 
 
-async def test_update_tasks_bumps_version(store: SQLiteRepository) -> None:
+async def test_update_tasks_bumps_version(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
     loaded = await store.get_task("t1")
     loaded.description = "changed"
@@ -252,7 +248,7 @@ async def test_update_tasks_bumps_version(store: SQLiteRepository) -> None:
     assert (await store.task_history("t1"))[-1] == entry
 
 
-async def test_update_tasks_stale_version_rejected(store: SQLiteRepository) -> None:
+async def test_update_tasks_stale_version_rejected(store: Repository) -> None:
     await store.insert_tasks([task("t1"), task("t2")], [])
     t1, t2 = await store.get_tasks(["t1", "t2"])
     await store.change_owner(claim("t1", "alice"))
@@ -273,7 +269,7 @@ async def test_update_tasks_stale_version_rejected(store: SQLiteRepository) -> N
     assert [entry.to_status for entry in await store.task_history("t2")] == ["shutdown"]
 
 
-async def test_set_missing_and_back(store: SQLiteRepository) -> None:
+async def test_set_missing_and_back(store: Repository) -> None:
     await store.insert_tasks([task("t1"), task("t2")], [])
 
     assert await store.set_missing(URL_A, ["t1"], True, T0 + 1) == 1
@@ -283,14 +279,14 @@ async def test_set_missing_and_back(store: SQLiteRepository) -> None:
     assert (await store.get_task("t1")).missing is False
 
 
-async def test_set_missing_other_service_untouched(store: SQLiteRepository) -> None:
+async def test_set_missing_other_service_untouched(store: Repository) -> None:
     await store.insert_tasks([task("t1", URL_A)], [])
 
     assert await store.set_missing(URL_B, ["t1"], True, T0 + 1) == 0
     assert (await store.get_task("t1")).missing is False
 
 
-async def test_service_task_count_excludes_missing(store: SQLiteRepository) -> None:
+async def test_service_task_count_excludes_missing(store: Repository) -> None:
     await store.apply_intake_batch([registration()], [], [])
     await store.insert_tasks([task("t1"), task("t2"), task("t3")], [])
     await store.set_missing(URL_A, ["t3"], True, T0 + 1)
@@ -301,14 +297,14 @@ async def test_service_task_count_excludes_missing(store: SQLiteRepository) -> N
 # Tasks: change of owner.
 
 
-async def test_change_owner_unknown_task(store: SQLiteRepository) -> None:
+async def test_change_owner_unknown_task(store: Repository) -> None:
     outcome, record = await store.change_owner(claim("nope", "alice"))
 
     assert outcome == ClaimOutcome.NOT_FOUND
     assert record is None
 
 
-async def test_change_owner_missing_task_not_found(store: SQLiteRepository) -> None:
+async def test_change_owner_missing_task_not_found(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
     await store.set_missing(URL_A, ["t1"], True, T0 + 1)
 
@@ -317,7 +313,7 @@ async def test_change_owner_missing_task_not_found(store: SQLiteRepository) -> N
     assert outcome == ClaimOutcome.NOT_FOUND
 
 
-async def test_change_owner_claim_done(store: SQLiteRepository) -> None:
+async def test_change_owner_claim_done(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
 
     outcome, record = await store.change_owner(claim("t1", "alice", checker="bob", group_id="g1", reason="claimed"))
@@ -333,7 +329,7 @@ async def test_change_owner_claim_done(store: SQLiteRepository) -> None:
     assert stored.version == 2
 
 
-async def test_change_owner_writes_history(store: SQLiteRepository) -> None:
+async def test_change_owner_writes_history(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
 
     await store.change_owner(claim("t1", "alice", reason="claimed"))
@@ -341,7 +337,7 @@ async def test_change_owner_writes_history(store: SQLiteRepository) -> None:
     assert await store.task_history("t1") == [HistoryEntry("t1", T0 + 10, "alice", "user", "notget", "running", "claimed")]
 
 
-async def test_change_owner_already_claimed(store: SQLiteRepository) -> None:
+async def test_change_owner_already_claimed(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
     await store.change_owner(claim("t1", "alice"))
 
@@ -352,7 +348,7 @@ async def test_change_owner_already_claimed(store: SQLiteRepository) -> None:
     assert (await store.get_task("t1")).user == "alice"
 
 
-async def test_change_owner_finished_task_invalid_status(store: SQLiteRepository) -> None:
+async def test_change_owner_finished_task_invalid_status(store: Repository) -> None:
     await store.insert_tasks([task("t1", status="finish")], [])
 
     outcome, _ = await store.change_owner(claim("t1", "alice"))
@@ -360,7 +356,7 @@ async def test_change_owner_finished_task_invalid_status(store: SQLiteRepository
     assert outcome == ClaimOutcome.INVALID_STATUS
 
 
-async def test_change_owner_limit_reached(store: SQLiteRepository) -> None:
+async def test_change_owner_limit_reached(store: Repository) -> None:
     await store.insert_tasks([task("t1"), task("t2"), task("t3")], [])
     await store.change_owner(claim("t1", "alice", max_in_work=2))
     await store.change_owner(claim("t2", "alice", max_in_work=2))
@@ -371,7 +367,7 @@ async def test_change_owner_limit_reached(store: SQLiteRepository) -> None:
     assert (await store.get_task("t3")).status == "notget"
 
 
-async def test_change_owner_limit_counts_only_user(store: SQLiteRepository) -> None:
+async def test_change_owner_limit_counts_only_user(store: Repository) -> None:
     await store.insert_tasks([task("t1"), task("t2")], [])
     await store.change_owner(claim("t1", "alice", max_in_work=1))
 
@@ -380,7 +376,7 @@ async def test_change_owner_limit_counts_only_user(store: SQLiteRepository) -> N
     assert outcome == ClaimOutcome.DONE
 
 
-async def test_change_owner_reassign(store: SQLiteRepository) -> None:
+async def test_change_owner_reassign(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
     await store.change_owner(claim("t1", "alice"))
 
@@ -396,7 +392,7 @@ async def test_change_owner_reassign(store: SQLiteRepository) -> None:
     assert [entry.actor for entry in await store.task_history("t1")] == ["alice", "manager"]
 
 
-async def test_change_owner_reassign_not_in_checking(store: SQLiteRepository) -> None:
+async def test_change_owner_reassign_not_in_checking(store: Repository) -> None:
     await store.insert_tasks([task("t1", status="checking", user="alice")], [])
 
     outcome, _ = await store.change_owner(
@@ -406,7 +402,7 @@ async def test_change_owner_reassign_not_in_checking(store: SQLiteRepository) ->
     assert outcome == ClaimOutcome.INVALID_STATUS
 
 
-async def test_change_owner_concurrent_claims_one_wins(store: SQLiteRepository) -> None:
+async def test_change_owner_concurrent_claims_one_wins(store: Repository) -> None:
     await store.insert_tasks([task("t1")], [])
 
     results = await asyncio.gather(*(store.change_owner(claim("t1", f"user{i}")) for i in range(50)))
@@ -422,7 +418,7 @@ async def test_change_owner_concurrent_claims_one_wins(store: SQLiteRepository) 
 # Tasks: column queries.
 
 
-async def test_task_columns_first_insertion_order(store: SQLiteRepository) -> None:
+async def test_task_columns_first_insertion_order(store: Repository) -> None:
     await store.insert_tasks([task("b")], [])
     await store.insert_tasks([task("a"), task("c")], [])
     await store.change_owner(claim("b", "alice"))
@@ -434,7 +430,7 @@ async def test_task_columns_first_insertion_order(store: SQLiteRepository) -> No
     assert rows == [("b",), ("a",), ("c",)]
 
 
-async def test_task_columns_caller_column_order(store: SQLiteRepository) -> None:
+async def test_task_columns_caller_column_order(store: Repository) -> None:
     await store.insert_tasks([task("t1", data_type="2", reserved="r")], [])
 
     rows = await store.task_columns(TaskQuery(), ["reserved", "task_id", "data_type", "user"])
@@ -442,7 +438,7 @@ async def test_task_columns_caller_column_order(store: SQLiteRepository) -> None
     assert rows == [("r", "t1", "2", "")]
 
 
-async def test_task_columns_filters(store: SQLiteRepository) -> None:
+async def test_task_columns_filters(store: Repository) -> None:
     await store.insert_tasks(
         [task("a1"), task("a2"), task("a3"), task("b1", URL_B), task("gone")], []
     )
@@ -464,7 +460,7 @@ async def test_task_columns_filters(store: SQLiteRepository) -> None:
     assert await ids(TaskQuery(include_missing=True)) == ["a1", "a2", "a3", "b1", "gone"]
 
 
-async def test_task_columns_unknown_column_raises(store: SQLiteRepository) -> None:
+async def test_task_columns_unknown_column_raises(store: Repository) -> None:
     with pytest.raises(ValueError, match="fingerprint"):
         await store.task_columns(TaskQuery(), ["task_id", "fingerprint"])
 
@@ -477,7 +473,7 @@ def user(username: str = "alice", **fields: object) -> User:
     return User(username=username, **values)
 
 
-async def test_user_round_trip(store: SQLiteRepository) -> None:
+async def test_user_round_trip(store: Repository) -> None:
     await store.add_user(user(roles=("manager", "editor"), groups=("g2", "g1"), display_name="Alice"))
 
     stored = await store.get_user("alice")
@@ -488,7 +484,7 @@ async def test_user_round_trip(store: SQLiteRepository) -> None:
     assert stored.disabled is False
 
 
-async def test_user_duplicate_raises(store: SQLiteRepository) -> None:
+async def test_user_duplicate_raises(store: Repository) -> None:
     await store.add_user(user())
 
     with pytest.raises(InvalidRequest, match="already exists"):
@@ -497,18 +493,18 @@ async def test_user_duplicate_raises(store: SQLiteRepository) -> None:
     assert (await store.get_user("alice")).display_name == ""
 
 
-async def test_user_unknown_is_none(store: SQLiteRepository) -> None:
+async def test_user_unknown_is_none(store: Repository) -> None:
     assert await store.get_user("nobody") is None
 
 
-async def test_list_users_sorted(store: SQLiteRepository) -> None:
+async def test_list_users_sorted(store: Repository) -> None:
     await store.add_user(user("carol"))
     await store.add_user(user("alice"))
 
     assert [account.username for account in await store.list_users()] == ["alice", "carol"]
 
 
-async def test_session_add_get_delete(store: SQLiteRepository) -> None:
+async def test_session_add_get_delete(store: Repository) -> None:
     session = Session("hash1", "alice", T0, T0 + 3600)
     await store.add_session(session)
 
@@ -518,7 +514,7 @@ async def test_session_add_get_delete(store: SQLiteRepository) -> None:
     assert await store.get_session("hash1") is None
 
 
-async def test_expired_sessions_purged(store: SQLiteRepository) -> None:
+async def test_expired_sessions_purged(store: Repository) -> None:
     await store.add_session(Session("old", "alice", T0, T0 + 10))
     await store.add_session(Session("edge", "alice", T0, T0 + 20))
     await store.add_session(Session("live", "alice", T0, T0 + 30))
@@ -528,77 +524,3 @@ async def test_expired_sessions_purged(store: SQLiteRepository) -> None:
     assert await store.get_session("old") is None
     assert await store.get_session("edge") is None
     assert await store.get_session("live") is not None
-
-
-# Schema migrations.
-
-
-def migration_versions(path: Path) -> list[int]:
-    with sqlite3.connect(path) as connection:
-        return [row[0] for row in connection.execute("SELECT version FROM schema_migration ORDER BY version")]
-
-
-async def test_migration_reopen_is_noop(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/m.db"
-    first = await SQLiteRepository.open(url)
-    await first.apply_intake_batch([registration()], [], [])
-    await first.close()
-
-    second = await SQLiteRepository.open(url)
-    try:
-        assert [record.url for record in await second.list_services()] == [URL_A]
-    finally:
-        await second.close()
-
-    assert migration_versions(tmp_path / "m.db") == [version for version, _, _ in MIGRATIONS]
-
-
-def test_migrate_twice_applies_nothing(tmp_path: Path) -> None:
-    connection = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
-    try:
-        assert migrate(connection) == [version for version, _, _ in MIGRATIONS]
-        assert migrate(connection) == []
-    finally:
-        connection.close()
-
-
-async def test_newer_schema_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/m.db"
-    await (await SQLiteRepository.open(url)).close()
-    newer = MIGRATIONS[-1][0] + 1
-    with sqlite3.connect(tmp_path / "m.db") as connection:
-        connection.execute(
-            "INSERT INTO schema_migration (version, description, applied_at) VALUES (?, 'future', 0)", (newer,)
-        )
-
-    with pytest.raises(RuntimeError, match="newer"):
-        await SQLiteRepository.open(url)
-
-
-async def test_open_while_other_process_migrates(tmp_path: Path) -> None:
-    """Two instances opening a new database at once: the second waits and must not migrate again."""
-    path = tmp_path / "m.db"
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("PRAGMA journal_mode = WAL")
-        other.execute(
-            "CREATE TABLE schema_migration "
-            "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
-        other.execute("BEGIN IMMEDIATE")
-        opening = asyncio.create_task(SQLiteRepository.open(f"sqlite:///{path}"))
-        # Give the open time to read the (still empty) migration table and wait for the write lock.
-        await asyncio.sleep(0.5)
-        version, description, script = MIGRATIONS[0]
-        for statement in script.split(";"):
-            if statement.strip():
-                other.execute(statement)
-        other.execute("INSERT INTO schema_migration VALUES (?, ?, 0)", (version, description))
-        other.execute("COMMIT")
-
-        repository = await asyncio.wait_for(opening, timeout=20)
-        await repository.close()
-    finally:
-        other.close()
-
-    assert migration_versions(path) == [version for version, _, _ in MIGRATIONS]

@@ -1,0 +1,1 @@
+"""MongoDB implementation of the repository protocol; `repository` describes the collections."""

@@ -1,0 +1,61 @@
+"""Helpers shared by the MongoDB store's modules: error mapping and inserts that skip taken ids."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from taskdash.errors import StoreReadFailed, StoreWriteFailed
+
+log = structlog.get_logger("taskdash.store.mongo")
+
+T = TypeVar("T")
+
+DUPLICATE_KEY = 11000
+
+
+def store_operation(kind: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    """Turn PyMongoError in the decorated method into StoreReadFailed ("read") or StoreWriteFailed ("write").
+
+    The method's object must have the database in `_db`.
+    """
+    failure = StoreReadFailed if kind == "read" else StoreWriteFailed
+
+    def decorate(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(method)
+        async def run(self: Any, *args: Any, **kwargs: Any) -> T:
+            try:
+                return await method(self, *args, **kwargs)
+            except PyMongoError as error:
+                database = self._db.name
+                log.error("mongo_operation_failed", operation=method.__name__, database=database, error=str(error))
+                message = f"MongoDB {kind} in {method.__name__} on database {database!r} failed: {error}"
+                raise failure(message) from error
+
+        return run
+
+    return decorate
+
+
+def duplicate_indexes(error: BulkWriteError) -> set[int]:
+    """Return the indexes of the documents that a bulk insert skipped as duplicates; re-raise any other error."""
+    details = error.details
+    if details.get("writeConcernErrors") or any(e["code"] != DUPLICATE_KEY for e in details["writeErrors"]):
+        raise error
+    return {e["index"] for e in details["writeErrors"]}
+
+
+async def insert_new(collection: AsyncCollection, documents: list[dict[str, Any]]) -> set[int]:
+    """Insert the documents whose `_id` is not taken; return the indexes of the others."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        return duplicate_indexes(error)
+    return set()

@@ -1,0 +1,66 @@
+"""The `store` fixture of the contract tests, once per backend.
+
+Each test runs on SQLite and on FerretDB, and also on a real MongoDB when
+TASKDASH_TEST_MONGO_URI names one (for example mongodb://127.0.0.1:27017).
+A MongoDB-wire test gets a fresh database, dropped after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from taskdash.store import open_store
+from taskdash.store.protocol import Repository
+
+MONGO_URI_VARIABLE = "TASKDASH_TEST_MONGO_URI"
+
+BACKENDS = ["sqlite", "ferretdb"] + (["mongodb"] if os.environ.get(MONGO_URI_VARIABLE) else [])
+
+
+def with_database(uri: str, database: str) -> str:
+    """Return `uri` with its database path replaced by `database`, keeping hosts, credentials and options."""
+    parts = urllib.parse.urlsplit(uri)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
+
+
+def drop_database(url: str) -> None:
+    client: MongoClient = MongoClient(url, serverSelectionTimeoutMS=5000)
+    try:
+        client.drop_database(client.get_default_database())
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`--database-url` of an empty store on `backend`, for tests that open it more than once."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/t.db"
+        return
+
+    database = f"taskdash_test_{uuid.uuid4().hex[:12]}"
+    if backend == "ferretdb":
+        url = request.getfixturevalue("ferretdb").database_url(database)
+    else:
+        url = with_database(os.environ[MONGO_URI_VARIABLE], database)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Repository]:
+    repository = await open_store(store_url)
+    yield repository
+    await repository.close()
