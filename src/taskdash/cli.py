@@ -42,7 +42,7 @@ config_option = click.option(
     help="TOML file with settings (keys as in TASKDASH_* without the prefix, in lower case).",
 )
 database_option = click.option(
-    "--database-url", help=f"Store URL, sqlite:///PATH [default: {DEFAULT_DATABASE_URL}]"
+    "--database-url", help=f"Store URL: sqlite:///PATH or mongodb://HOST:PORT/DATABASE [default: {DEFAULT_DATABASE_URL}]"
 )
 
 
