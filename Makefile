@@ -11,7 +11,7 @@ WEB_BUILT := src/taskdash/web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json web/tsconfig.node.json
 
-.PHONY: run test bench tools venv clean web openapi
+.PHONY: run test bench tools venv clean web openapi debian-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required: $(PYTHON) is " + sys.version.split()[0])'
@@ -43,10 +43,14 @@ openapi: $(STAMP) $(WEB_INSTALLED)
 tools:
 	scripts/build-tools.sh
 
+# Installs Chromium, a CJK font, nginx and systemd from Debian when missing; needs root, as in CI.
+debian-packages:
+	scripts/install-debian-packages.sh
+
 run: $(STAMP) tools web
 	$(PY) -m devtools.run_local
 
-test: $(STAMP) tools web
+test: $(STAMP) tools web debian-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 	cd web && npm test
 	cd interop/refservice && go test ./...

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("admin_password", mode="before")
+    @classmethod
+    def _empty_admin_password_is_unset(cls, value: object) -> object:
+        # An env file template often carries `TASKDASH_ADMIN_PASSWORD=` with no value.
+        return None if value == "" else value
+
     @field_validator("admin_password")
     @classmethod
     def _check_admin_password(cls, value: SecretStr | None) -> SecretStr | None:

@@ -75,6 +75,12 @@ def test_short_admin_password_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
+def test_empty_admin_password_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKDASH_ADMIN_PASSWORD", "")
+
+    assert load_settings().admin_password is None
+
+
 async def test_existing_users_skip_admin(store: SQLiteRepository) -> None:
     await create_user(store, "alice", PASSWORD, ["editor"], [])
 
