@@ -39,7 +39,8 @@ openapi: $(STAMP) $(WEB_INSTALLED)
 	mv web/openapi.json.tmp web/openapi.json
 	cd web && npm run gen:api
 
-# Builds the NSQ tools, FerretDB and the Go reference service into .tools/bin; quick when up to date.
+# Builds the NSQ tools, FerretDB, the Go reference service and the load generator into .tools/bin;
+# quick when up to date.
 tools:
 	scripts/build-tools.sh
 
@@ -54,6 +55,7 @@ test: $(STAMP) tools web debian-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 	cd web && npm test
 	cd interop/refservice && go test ./...
+	cd bench/loadgen && go test ./...
 
 bench: $(STAMP) tools
 	$(PY) -m bench.run

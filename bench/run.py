@@ -17,13 +17,19 @@ import sys
 import time
 from pathlib import Path
 
+from bench.http_load import LoadResult
 from bench.intake import IntakeResult, run_intake
 from bench.legacy_list import LegacyListResult, run_legacy_list
+from bench.rest_claims import HEALTH_SECONDS, ClaimsResult, run_rest_claims
+from bench.rest_list import DATA_TYPES, WARMUP_SECONDS, ListResult, run_rest_list
 from devtools.procs import ROOT
 
 INTAKE_TARGET_RATE = 20_000
 LIST_TARGET_SECONDS = 1.0
 RSS_TARGET_BYTES = 300 * 1024 * 1024
+CLAIMS_TARGET_RATE = 2_000
+PAGE_TARGET_RATIO = 0.5
+PAGE_TARGET_P99_MS = 20.0
 MIB = 1024 * 1024
 
 
@@ -49,7 +55,12 @@ def git_commit() -> str:
     return f"{commit} with uncommitted changes" if dirty else commit
 
 
-def machine_lines() -> list[str]:
+def load_average() -> str:
+    """Return the 1-minute load average, which shows how busy the shared machine was."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def machine_lines(load_at_start: str) -> list[str]:
     memory_kib = read_first("/proc/meminfo", "MemTotal").split()[0]
     memory = f"{int(memory_kib) / 1024 / 1024:.1f} GiB" if memory_kib.isdigit() else "unknown"
     return [
@@ -60,6 +71,7 @@ def machine_lines() -> list[str]:
         f"- Python: {platform.python_version()}",
         f"- date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- TaskDash commit: {git_commit()}",
+        f"- load average (1 min): {load_at_start} at the start of the run, {load_average()} at its end",
     ]
 
 
@@ -140,22 +152,130 @@ def legacy_section(result: LegacyListResult) -> list[str]:
     ]
 
 
-def report(intake: IntakeResult, legacy: LegacyListResult, command: str, total_seconds: float) -> str:
+def load_row(label: str, result: LoadResult) -> str:
+    return (
+        f"| {label} | {result.count:,} | {result.seconds:.2f} | {result.rps:,.0f} | {result.p50_ms:.1f} |"
+        f" {result.p99_ms:.1f} | {result.errors:,} | {result.server_cpu_share:.2f} | {result.loadgen_cpu_share:.2f} |"
+    )
+
+
+LOAD_TABLE_HEADER = [
+    "| run | requests | seconds | requests/s | p50 (ms) | p99 (ms) | errors | server CPU (cores) |"
+    " load generator CPU (cores) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+LOADGEN_LINES = [
+    "The load generator is `taskdash-loadgen` (bench/loadgen, Go, standard library only, built by `make tools`).",
+    "It keeps a fixed number of keep-alive connections, each with one request in flight, and measures each request"
+    " until its whole body has arrived.",
+    "The CPU columns are CPU seconds per second of the run: 1.00 is one core.",
+    "TaskDash handles HTTP on one event-loop thread, which can use at most one core, so a server CPU near 1.00"
+    " means the server limited the rate. The column also counts its SQLite threads.",
+]
+
+
+def claims_section(result: ClaimsResult) -> list[str]:
+    rows = []
+    for number, run in enumerate(result.runs, start=1):
+        rows.append(load_row(f"{number}: `/healthz`", run.health))
+        rows.append(load_row(f"{number}: claims", run.claims))
+    check = result.check
+    rate = result.median("rps")
+    return [
+        "## REST API: claims with 50 concurrent clients",
+        "",
+        f"{result.tasks:,} unclaimed tasks and {result.editors} editor accounts are written into a fresh SQLite"
+        " database before the server starts.",
+        f"Each editor logs in through `POST /api/v1/session`, and each of the {result.editors} connections sends one"
+        " editor's session cookie and `X-CSRF-Token`.",
+        "Every request is `POST /api/v1/tasks/{task_id}/claim` for a task that no other request addresses.",
+        "A claim does not depend on service liveness, so the server runs without NSQ.",
+        f"{result.warmup_claims:,} claims warm the server up first; then each run times {result.claims_per_run:,}"
+        " claims.",
+        f"Before each run, the same {result.editors} connections request `/healthz` for {HEALTH_SECONDS:.0f} s,"
+        " as a reference for what the machine allowed at that moment.",
+        *LOADGEN_LINES,
+        "",
+        f"Server: `{' '.join(result.command)}`, all other settings at their defaults (log level info, so every claim"
+        " writes one log line).",
+        "",
+        *LOAD_TABLE_HEADER,
+        *rows,
+        "",
+        f"Median over {len(result.runs)} runs: {rate:,.0f} claims/s, p50 {result.median('p50_ms'):.1f} ms,"
+        f" p99 {result.median('p99_ms'):.1f} ms; claims reach {result.median_ratio:.2f} of `/healthz`'s rate.",
+        "",
+        f"The database afterwards: {check.claimed_tasks:,} tasks claimed, {check.claim_history_entries:,} claims in"
+        f" the history, {check.tasks_claimed_twice} tasks claimed twice, {check.unclaimed_addressed_tasks} addressed"
+        f" tasks left unclaimed, claims spread over {check.editors_with_claims} editors.",
+        "",
+        f"Targets: at least {CLAIMS_TARGET_RATE:,} claims/s, {verdict(rate >= CLAIMS_TARGET_RATE)} (median);"
+        f" every claim stored exactly once, {verdict(check.exactly_once(result.tasks))}.",
+        "",
+    ]
+
+
+def page_section(result: ListResult) -> list[str]:
+    rows = []
+    for number, round_ in enumerate(result.rounds, start=1):
+        rows.append(load_row(f"{number}: `/healthz`", round_.health))
+        rows.append(load_row(f"{number}: page", round_.page))
+    ratio = result.median_ratio
+    page_p99 = result.median("page", "p99_ms")
+    return [
+        f"## REST API: a filtered, sorted page of 50 from {result.tasks:,} tasks against `/healthz`",
+        "",
+        f"{result.tasks:,} tasks of one service are written into a fresh SQLite database before the server starts:"
+        f" 80 % unclaimed, 10 % running, 10 % finished, in {DATA_TYPES} data types.",
+        f"The page request, sent with an editor's session cookie, is `GET {result.page_path}`;"
+        f" {result.matching:,} tasks match it, and its `total` says so.",
+        "Task lists do not depend on service liveness, so the server runs without NSQ.",
+        f"Each round requests `/healthz` and then the page, each for {result.seconds_per_endpoint:.0f} s over"
+        f" {result.rounds[0].page.connections} connections, after a warm-up of {WARMUP_SECONDS:.0f} s each.",
+        "The machine is shared, so absolute rates move between runs; the ratio of the two rates within one round is"
+        " the measure.",
+        *LOADGEN_LINES,
+        "",
+        f"Server: `{' '.join(result.command)}`, all other settings at their defaults.",
+        "",
+        *LOAD_TABLE_HEADER,
+        *rows,
+        "",
+        f"Median over {len(result.rounds)} rounds: `/healthz` {result.median('health', 'rps'):,.0f} requests/s,"
+        f" page {result.median('page', 'rps'):,.0f} requests/s, ratio {ratio:.2f};"
+        f" page p50 {result.median('page', 'p50_ms'):.1f} ms, p99 {page_p99:.1f} ms.",
+        "",
+        f"Targets: the page at least {PAGE_TARGET_RATIO} of `/healthz`'s rate, {verdict(ratio >= PAGE_TARGET_RATIO)}"
+        f" (median ratio); page p99 under {PAGE_TARGET_P99_MS:.0f} ms, {verdict(page_p99 < PAGE_TARGET_P99_MS)}"
+        " (median).",
+        "",
+    ]
+
+
+def report(
+    intake: IntakeResult, legacy: LegacyListResult, claims: ClaimsResult, page: ListResult, command: str,
+    total_seconds: float, load_at_start: str,
+) -> str:
     lines = [
         "# Benchmarks",
         "",
         "Measured numbers from one run of `make bench`, which writes this page.",
         "Every process ran on loopback on the machine below, which other work shared at the time,"
         " so single numbers vary between runs.",
+        "Compare numbers measured in the same run, such as the ratios to `/healthz` below, rather than rates from"
+        " different runs.",
         "",
         f"Command: `{command}` (the whole run took {total_seconds / 60:.1f} min)",
         "",
         "Machine:",
         "",
-        *machine_lines(),
+        *machine_lines(load_at_start),
         "",
         *intake_section(intake),
         *legacy_section(legacy),
+        *claims_section(claims),
+        *page_section(page),
     ]
     return "\n".join(lines)
 
@@ -165,7 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=200_000, help="heartbeats to publish [default: 200000]")
     parser.add_argument("--services", type=int, default=2_000, help="distinct services [default: 2000]")
     parser.add_argument("--repeats", type=int, default=3, help="intake runs, each on a fresh nsqd [default: 3]")
-    parser.add_argument("--tasks", type=int, default=100_000, help="unclaimed tasks to list [default: 100000]")
+    parser.add_argument("--tasks", type=int, default=100_000,
+                        help="tasks in the legacy list and REST page scenarios [default: 100000]")
+    parser.add_argument("--claims", type=int, default=20_000, help="claims per timed REST claims run [default: 20000]")
+    parser.add_argument("--warmup-claims", type=int, default=2_000,
+                        help="untimed claims before the REST claims runs [default: 2000]")
+    parser.add_argument("--page-seconds", type=float, default=5.0,
+                        help="seconds of load on each endpoint per REST page round [default: 5]")
+    parser.add_argument("--rest-repeats", type=int, default=3,
+                        help="timed runs of each REST scenario [default: 3]")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md",
                         help="report file [default: docs/benchmarks.md]")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench-output",
@@ -173,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     started = time.monotonic()
+    load_at_start = load_average()
     shutil.rmtree(options.workdir, ignore_errors=True)
     intake = run_intake(options.workdir / "intake", options.messages, options.services, options.repeats)
     legacy = run_legacy_list(options.workdir / "legacy", options.tasks)
+    claims = run_rest_claims(options.workdir / "claims", options.claims, options.warmup_claims, options.rest_repeats)
+    page = run_rest_list(options.workdir / "page", options.tasks, options.page_seconds, options.rest_repeats)
 
     command = " ".join([".venv/bin/python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
-    text = report(intake, legacy, command, time.monotonic() - started)
+    text = report(intake, legacy, claims, page, command, time.monotonic() - started, load_at_start)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text, encoding="utf-8")
     print(text)

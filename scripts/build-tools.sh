@@ -5,20 +5,22 @@
 #   nsq         nsqd, nsqlookupd, nsq_tail   (tools/nsq, github.com/nsqio/nsq)
 #   ferretdb    ferretdb                     (tools/ferretdb, github.com/FerretDB/FerretDB)
 #   refservice  taskdash-refservice          (interop/refservice)
+#   loadgen     taskdash-loadgen             (bench/loadgen, HTTP load for `make bench`)
 #
-# Usage: scripts/build-tools.sh [nsq] [ferretdb] [refservice]
+# Usage: scripts/build-tools.sh [nsq] [ferretdb] [refservice] [loadgen]
 # Without arguments it builds every group. A binary is built only when it is
-# missing, and taskdash-refservice also when a file under interop/refservice
-# is newer than it. Delete a binary to force its rebuild. Module versions and
-# checksums come from the committed go.mod and go.sum files.
+# missing, and taskdash-refservice and taskdash-loadgen also when a file in
+# their module directory is newer than the binary. Delete a binary to force
+# its rebuild. Module versions and checksums come from the committed go.mod
+# and go.sum files.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin_dir="$repo_root/.tools/bin"
-all_groups=(nsq ferretdb refservice)
+all_groups=(nsq ferretdb refservice loadgen)
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Print the seconds since the epoch with millisecond precision.
@@ -113,25 +115,36 @@ build_ferretdb() {
     report_built ferretdb "$start"
 }
 
-build_refservice() {
-    local module_dir="$repo_root/interop/refservice"
-    local binary="$bin_dir/taskdash-refservice"
+# Build the command in this repository's Go module directory $1 (relative to
+# the root) as binary $2, unless the binary exists and no file in the module
+# directory is newer than it.
+build_local_module() {
+    local module_dir="$repo_root/$1" name=$2
+    local binary="$bin_dir/$name"
     local newer=""
     if [[ -x "$binary" ]]; then
         newer=$(find "$module_dir" -type f -newer "$binary" -print -quit)
         if [[ -z "$newer" ]]; then
-            echo "up to date: taskdash-refservice"
+            echo "up to date: $name"
             return 0
         fi
-        echo "rebuilding taskdash-refservice: ${newer#"$repo_root"/} is newer than the binary"
+        echo "rebuilding $name: ${newer#"$repo_root"/} is newer than the binary"
     else
-        echo "building taskdash-refservice from interop/refservice"
+        echo "building $name from $1"
     fi
 
     local start
     start=$(now)
-    go_build_into_bin "$module_dir" taskdash-refservice .
-    report_built taskdash-refservice "$start"
+    go_build_into_bin "$module_dir" "$name" .
+    report_built "$name" "$start"
+}
+
+build_refservice() {
+    build_local_module interop/refservice taskdash-refservice
+}
+
+build_loadgen() {
+    build_local_module bench/loadgen taskdash-loadgen
 }
 
 main() {
@@ -142,7 +155,7 @@ main() {
             usage
             return 0
             ;;
-        nsq | ferretdb | refservice)
+        nsq | ferretdb | refservice | loadgen)
             groups+=("$arg")
             ;;
         *)

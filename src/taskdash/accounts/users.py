@@ -4,6 +4,13 @@ Passwords are hashed with Argon2id (argon2-cffi's defaults). A session token
 is 32 random bytes given to the browser in an HttpOnly cookie. The store
 keeps only its SHA-256, so a leaked database contains no usable token.
 Sessions live in the store, so logout works on every instance.
+
+Each instance keeps the sessions it resolved for SESSION_CACHE_SECONDS, so
+that a client's burst of requests reads the store once. Logout through this
+instance removes the session from the cache at once. Anything else that ends
+a session takes effect after at most SESSION_CACHE_SECONDS: a logout on
+another instance, or disabling the account, changing its roles or groups,
+or resetting its password on any instance.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -30,6 +38,10 @@ log = structlog.get_logger("taskdash.accounts")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+# How long a resolved session is used without reading the store again.
+SESSION_CACHE_SECONDS = 1.0
+# Above this many cached sessions, the cache is emptied before the next one is added.
+MAX_CACHED_SESSIONS = 10_000
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown user as slow as one for a known user.
@@ -92,6 +104,15 @@ async def create_user(
     return user
 
 
+@dataclass(slots=True, frozen=True)
+class CachedSession:
+    """A session resolved from the store, with the monotonic time until which it is used without a new read."""
+
+    user: User
+    expires_at: float
+    fresh_until: float
+
+
 @dataclass(slots=True)
 class LoginResult:
     user: User
@@ -100,12 +121,21 @@ class LoginResult:
 
 
 class Authenticator:
-    """Logs users in and out and resolves session tokens."""
+    """Logs users in and out and resolves session tokens, with a short cache of resolved sessions."""
 
-    def __init__(self, store: Repository, session_ttl: float, throttle: LoginThrottle) -> None:
+    def __init__(
+        self, store: Repository, session_ttl: float, throttle: LoginThrottle,
+        cache_seconds: float = SESSION_CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._session_ttl = session_ttl
         self._throttle = throttle
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, CachedSession] = {}
+        # Counts completed logouts. A lookup whose store reads overlapped a logout does not cache its result,
+        # because it may have read the session before the logout deleted it.
+        self._logouts = 0
 
     async def login(self, username: str, password: str, client_address: str) -> LoginResult:
         """Check the credentials and open a session; raise WrongCredentials or TooManyAttempts."""
@@ -137,16 +167,41 @@ class Authenticator:
 
     async def logout(self, token: str | None) -> None:
         if token:
-            await self._store.delete_session(hash_token(token))
+            token_hash = hash_token(token)
+            self._cache.pop(token_hash, None)
+            await self._store.delete_session(token_hash)
+            self._logouts += 1
+            # A lookup that ran entirely between the first pop and the delete may have cached the session again.
+            self._cache.pop(token_hash, None)
 
     async def user_for_token(self, token: str | None) -> User:
         """Return the logged-in user of a session token; raise NotLoggedIn otherwise."""
         if not token:
             raise NotLoggedIn("no session cookie: log in first")
-        session = await self._store.get_session(hash_token(token))
+        token_hash = hash_token(token)
+        cached = self._cache.get(token_hash)
+        if cached is not None and cached.fresh_until > self._monotonic() and cached.expires_at > time.time():
+            return cached.user
+
+        logouts_before = self._logouts
+        user, expires_at = await self._read_session(token_hash)
+        if self._logouts == logouts_before:
+            if len(self._cache) >= MAX_CACHED_SESSIONS:
+                self._cache.clear()
+            self._cache[token_hash] = CachedSession(user, expires_at, self._monotonic() + self._cache_seconds)
+        return user
+
+    async def _read_session(self, token_hash: str) -> tuple[User, float]:
+        """Read a session and its user from the store, and return the user and the session's expiry.
+
+        The cached entry is dropped first. Raise NotLoggedIn when the session
+        is missing or expired, or its user is missing or disabled.
+        """
+        self._cache.pop(token_hash, None)
+        session = await self._store.get_session(token_hash)
         if session is None or session.expires_at <= time.time():
             raise NotLoggedIn("the session expired or was revoked: log in again")
         user = await self._store.get_user(session.username)
         if user is None or user.disabled:
             raise NotLoggedIn(f"user {session.username!r} no longer exists or is disabled: log in again")
-        return user
+        return user, session.expires_at

@@ -13,7 +13,9 @@ from taskdash.runtime import Runtime
 from taskdash.store.records import User
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are coroutines even when they do not await: FastAPI runs a plain function in a worker
+# thread, and that hand-off costs more than the function.
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from enum import StrEnum
+from operator import attrgetter
 from typing import Annotated, Any
 
+import orjson
 import structlog
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from taskdash.api import csv_export
@@ -21,7 +23,7 @@ from taskdash.errors import TaskDashError
 from taskdash.store.paging import MAX_CURSOR_LENGTH
 from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskSortField
 from taskdash.tasks.actions import MAX_REASON_LENGTH
-from taskdash.tasks.listing import MAX_PAGE_SIZE
+from taskdash.tasks.listing import MAX_PAGE_SIZE, TaskPage
 
 log = structlog.get_logger("taskdash.api")
 
@@ -114,6 +116,27 @@ def task_out(task: TaskRecord) -> TaskOut:
     )
 
 
+_TASK_OUT_FIELDS = tuple(TaskOut.model_fields)
+# Reads the TaskOut fields of a TaskRecord in one call, in TaskOut's order.
+_task_out_values = attrgetter(*_TASK_OUT_FIELDS)
+
+
+def task_page_response(page: TaskPage) -> Response:
+    """Serialize a task page to the JSON of TaskPageOut straight from its records.
+
+    For a page of 50 tasks this takes about a third of the time of building
+    a TaskOut model per task and serializing the page through the response
+    model. FastAPI sends a returned Response as it is, without validating it
+    against the response model, so a test compares the two outputs.
+    """
+    document = {
+        "tasks": [dict(zip(_TASK_OUT_FIELDS, _task_out_values(task))) for task in page.tasks],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
+    return Response(orjson.dumps(document), media_type="application/json")
+
+
 def history_out(entry: HistoryEntry) -> HistoryOut:
     return HistoryOut(
         at=entry.at, actor=entry.actor, actor_kind=entry.actor_kind, from_status=entry.from_status,
@@ -121,7 +144,8 @@ def history_out(entry: HistoryEntry) -> HistoryOut:
     )
 
 
-def task_filter(
+# The query dependencies are coroutines so that FastAPI calls them on the event loop, not in a worker thread.
+async def task_filter(
     status: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "",
     data_type: Annotated[str, Query(max_length=MAX_FILTER_LENGTH)] = "",
     service_url: Annotated[str, Query(max_length=MAX_URL_LENGTH)] = "",
@@ -138,7 +162,7 @@ def task_filter(
     )
 
 
-def task_sort(sort: TaskSortField = TaskSortField.CREATED_AT, order: SortOrder = SortOrder.ASC) -> TaskSort:
+async def task_sort(sort: TaskSortField = TaskSortField.CREATED_AT, order: SortOrder = SortOrder.ASC) -> TaskSort:
     return TaskSort(sort, order is SortOrder.DESC)
 
 
@@ -156,7 +180,8 @@ async def list_tasks(
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> TaskPageOut:
     page = await runtime.workflow.list_tasks(actor, query, sort, limit, cursor or None)
-    return TaskPageOut(tasks=[task_out(task) for task in page.tasks], next_cursor=page.next_cursor, total=page.total)
+    # The annotation still gives the OpenAPI document its TaskPageOut schema.
+    return task_page_response(page)  # type: ignore[return-value]
 
 
 # Declared before /tasks/{task_id}, which would otherwise take "export.csv" as a task id.

@@ -113,7 +113,61 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX task_group_idx ON task (group_id, status);
         """,
     ),
+    (
+        3,
+        "indexes for task lists filtered by status and data type, and task counts kept by triggers",
+        """
+        CREATE INDEX task_status_type_created_idx ON task (status, data_type, missing, created_at, task_id);
+        CREATE INDEX task_status_type_updated_idx ON task (status, data_type, missing, updated_at, task_id);
+        CREATE INDEX task_status_type_id_idx ON task (status, data_type, missing, task_id);
+
+        -- The number of tasks per (status, data_type, missing), so that the total of a task list
+        -- filtered on these columns only is a sum over a few rows instead of a scan of the tasks.
+        -- Rows whose count falls to 0 stay.
+        CREATE TABLE task_count (
+            status TEXT NOT NULL,
+            data_type TEXT NOT NULL,
+            missing INTEGER NOT NULL,
+            tasks INTEGER NOT NULL,
+            PRIMARY KEY (status, data_type, missing)
+        ) WITHOUT ROWID;
+        INSERT INTO task_count (status, data_type, missing, tasks)
+            SELECT status, data_type, missing, count(*) FROM task GROUP BY status, data_type, missing;
+
+        CREATE TRIGGER task_count_insert AFTER INSERT ON task BEGIN
+            INSERT INTO task_count (status, data_type, missing, tasks) VALUES (NEW.status, NEW.data_type, NEW.missing, 1)
+                ON CONFLICT (status, data_type, missing) DO UPDATE SET tasks = tasks + 1;
+        END;
+        CREATE TRIGGER task_count_delete AFTER DELETE ON task BEGIN
+            UPDATE task_count SET tasks = tasks - 1
+                WHERE status = OLD.status AND data_type = OLD.data_type AND missing = OLD.missing;
+        END;
+        CREATE TRIGGER task_count_update AFTER UPDATE OF status, data_type, missing ON task
+            WHEN OLD.status IS NOT NEW.status OR OLD.data_type IS NOT NEW.data_type OR OLD.missing IS NOT NEW.missing
+        BEGIN
+            UPDATE task_count SET tasks = tasks - 1
+                WHERE status = OLD.status AND data_type = OLD.data_type AND missing = OLD.missing;
+            INSERT INTO task_count (status, data_type, missing, tasks) VALUES (NEW.status, NEW.data_type, NEW.missing, 1)
+                ON CONFLICT (status, data_type, missing) DO UPDATE SET tasks = tasks + 1;
+        END;
+        """,
+    ),
 ]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into its statements, keeping each trigger body whole."""
+    statements = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \t\n;"):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {pending.strip()[:80]!r}")
+    return statements
 
 
 def migrate(connection: sqlite3.Connection) -> list[int]:
@@ -139,9 +193,8 @@ def migrate(connection: sqlite3.Connection) -> list[int]:
                     "upgrade TaskDash"
                 )
             if version not in done:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
+                for statement in split_statements(script):
+                    connection.execute(statement)
                 connection.execute(
                     "INSERT INTO schema_migration (version, description, applied_at) VALUES (?, ?, ?)",
                     (version, description, time.time()),

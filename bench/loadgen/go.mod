@@ -1,0 +1,3 @@
+module taskdash.local/bench/loadgen
+
+go 1.22
