@@ -69,6 +69,10 @@ def main() -> None:
 @click.option("--suspect-after", type=float, help="Seconds without heartbeat before a service is suspect [default: 15].")
 @click.option("--offline-after", type=float, help="Seconds without heartbeat before a service is offline [default: 30].")
 @click.option("--poll-interval", type=float, help="Seconds between polls of one service [default: 10].")
+@click.option(
+    "--poll-lease-seconds", type=float,
+    help="Seconds of one poll lease term; a stopped instance's services move to another within it [default: 30].",
+)
 @click.option("--poll-method", type=click.Choice(["get", "post"]), help="GET, or POST operation=GetAllTasks [default: get].")
 @click.option("--poll-timeout", type=float, help="Seconds before one poll times out [default: 10].")
 @click.option("--poll-concurrency", type=int, help="Polls in flight at most [default: 16].")

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     poll_max_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     poll_concurrency: int = Field(16, ge=1, le=1000)
     poll_max_backoff: float = Field(300.0, gt=0)
+    # Length of a poll lease term: a dead instance's services move to a live one within this time.
+    poll_lease_seconds: float = Field(30.0, ge=2)
     allowed_service_networks: AddressList = Field(default_factory=list)
 
     session_ttl: float = Field(7 * 24 * 3600.0, gt=0)

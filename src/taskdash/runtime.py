@@ -28,6 +28,7 @@ from taskdash.events.bus import BLIND, SERVICE, EventBus
 from taskdash.events.nsq_relay import NsqEventRelay
 from taskdash.intake.batcher import IntakeBatcher
 from taskdash.intake.nsq_consumer import NsqIntake
+from taskdash.polling.leases import PollLeases
 from taskdash.polling.poller import Poller
 from taskdash.services.liveness import LivenessMonitor, LivenessPolicy, ServiceState
 from taskdash.services.timeline import HeartbeatTimeline
@@ -108,7 +109,8 @@ class Runtime:
         if settings.nsq_enabled:
             runtime.relay = NsqEventRelay(settings, events, runtime.batcher, runtime.http_client)
             runtime.relay.start()
-        runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client, events)
+        leases = PollLeases(store, events.instance_id, settings.poll_lease_seconds)
+        runtime.poller = Poller(settings, store, runtime.monitor, runtime.http_client, events, leases)
         runtime._spawn(runtime.poller.run(), "poller")
         runtime._spawn(runtime._purge_sessions_forever(), "session purge")
         log.info("taskdash_started", version=__version__, database_url=_safe_url(settings.database_url))

@@ -340,14 +340,7 @@ def test_lookupd_discovery(tmp_path: Path, start_taskdash, admin) -> None:
     lookupd = Nsqlookupd.start(tmp_path)
     nsqd = Nsqd.start(tmp_path, lookupd_tcp_address=lookupd.tcp_address, name="nsqd-lookupd")
     try:
-        for topic in (SERVICE_TOPIC, HEARTBEAT_TOPIC):
-            nsqd.create_topic(topic)
-            wait_until(
-                lambda topic=topic: httpx.get(
-                    f"http://{lookupd.http_address}/lookup", params={"topic": topic}, timeout=5
-                ).status_code == 200,
-                15, f"nsqlookupd to know topic {topic}",
-            )
+        announce_topics(nsqd, lookupd)
         server = start_taskdash("--lookupd-http-address", f"http://{lookupd.http_address}")
         wait_ready(server)
         url = "http://127.0.0.1:1/rpost/discovered"
@@ -360,6 +353,43 @@ def test_lookupd_discovery(tmp_path: Path, start_taskdash, admin) -> None:
     finally:
         nsqd.managed.stop()
         lookupd.managed.stop()
+
+
+def test_lookupd_finds_later_nsqd(tmp_path: Path, start_taskdash, admin) -> None:
+    lookupd = Nsqlookupd.start(tmp_path)
+    first = Nsqd.start(tmp_path, lookupd_tcp_address=lookupd.tcp_address, name="nsqd-first")
+    second: Nsqd | None = None
+    try:
+        announce_topics(first, lookupd)
+        server = start_taskdash("--lookupd-http-address", lookupd.http_address)
+        wait_ready(server)
+
+        second = Nsqd.start(tmp_path, lookupd_tcp_address=lookupd.tcp_address, name="nsqd-second")
+        announce_topics(second, lookupd, producers=2)
+        url = "http://127.0.0.1:1/rpost/on-second-nsqd"
+        second.publish(SERVICE_TOPIC, json.dumps({"url": url, "name": "late"}).encode())
+
+        # pynsq asks nsqlookupd for producers every LOOKUPD_POLL_INTERVAL (15 s), with up to 10% jitter.
+        with server.login(*admin) as client:
+            service = wait_for_services(client, {url}, timeout=45)[url]
+        assert service["name"] == "late"
+    finally:
+        for nsqd in (second, first):
+            if nsqd is not None:
+                nsqd.managed.stop()
+        lookupd.managed.stop()
+
+
+def announce_topics(nsqd: Nsqd, lookupd: Nsqlookupd, producers: int = 1) -> None:
+    """Create the intake topics on `nsqd` and wait until nsqlookupd lists `producers` nsqd for each."""
+    for topic in (SERVICE_TOPIC, HEARTBEAT_TOPIC):
+        nsqd.create_topic(topic)
+
+        def listed(topic: str = topic) -> bool:
+            answer = httpx.get(f"http://{lookupd.http_address}/lookup", params={"topic": topic}, timeout=5)
+            return answer.status_code == 200 and len(answer.json().get("producers", [])) >= producers
+
+        wait_until(listed, 15, f"nsqlookupd to list {producers} nsqd for topic {topic}")
 
 
 # HTTP intake.

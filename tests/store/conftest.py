@@ -7,10 +7,11 @@ A MongoDB-wire test gets a fresh database, dropped after the test.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,20 @@ async def store(store_url: str) -> AsyncIterator[Repository]:
     repository = await open_store(store_url)
     yield repository
     await repository.close()
+
+
+OpenClients = Callable[[int], Awaitable[list[Repository]]]
+
+
+@pytest.fixture
+async def open_clients(store_url: str) -> AsyncIterator[OpenClients]:
+    """Return a function that opens N more repositories on the test's store; they close after the test."""
+    opened: list[Repository] = []
+
+    async def open_many(count: int) -> list[Repository]:
+        clients = [await open_store(store_url) for _ in range(count)]
+        opened.extend(clients)
+        return clients
+
+    yield open_many
+    await asyncio.gather(*(client.close() for client in opened))

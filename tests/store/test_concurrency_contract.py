@@ -7,34 +7,14 @@ TaskDash instances would open it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 
-import pytest
-
-from taskdash.store import open_store
 from taskdash.store.protocol import ClaimOutcome, Repository
 from taskdash.store.records import ClaimRequest, DeadLetter, Heartbeat, HistoryEntry, Registration, TaskRecord
+from tests.store.conftest import OpenClients
 
 URL_A = "http://127.0.0.1:8001/rpost/a"
 T0 = 1_700_000_000.0
 CLIENTS = 50
-
-OpenClients = Callable[[int], Awaitable[list[Repository]]]
-
-
-@pytest.fixture
-async def open_clients(store_url: str) -> AsyncIterator[OpenClients]:
-    """Return a function that opens N more repositories on the test's store; they close after the test."""
-    opened: list[Repository] = []
-
-    async def open_many(count: int) -> list[Repository]:
-        clients = [await open_store(store_url) for _ in range(count)]
-        opened.extend(clients)
-        return clients
-
-    yield open_many
-    await asyncio.gather(*(client.close() for client in opened))
-
 
 def claim(task_id: str, user: str) -> ClaimRequest:
     return ClaimRequest(task_id=task_id, user=user, actor=user, at=T0 + 10, reason="claimed")

@@ -165,7 +165,8 @@ class NsqEventRelay:
 
     async def _lookup_nodes(self, lookupd: str) -> list[str]:
         """Return the TCP addresses of the nsqd nodes registered with the nsqlookupd at `lookupd`."""
-        response = await self._http.get(f"http://{lookupd}/nodes", timeout=5)
+        base = lookupd if lookupd.startswith(("http://", "https://")) else f"http://{lookupd}"
+        response = await self._http.get(f"{base}/nodes", timeout=5)
         response.raise_for_status()
         producers = response.json().get("producers", [])
         return [f"{node['broadcast_address']}:{node['tcp_port']}" for node in producers]

@@ -1,7 +1,8 @@
 """Periodic polling of every live task service.
 
 One loop wakes every second and starts a poll for each service that is not
-offline and whose next poll is due. A semaphore bounds the polls in flight,
+offline, whose next poll is due and whose poll lease this instance holds
+(see `taskdash.polling.leases`). A semaphore bounds the polls in flight,
 and a service never has two polls at once. A failing service is retried
 after a capped exponential backoff; its failure is stored on the service
 and never stops the other polls.
@@ -23,6 +24,7 @@ from taskdash.errors import TaskDashError
 from taskdash.events.bus import SERVICE, TASKS, EventBus
 from taskdash.metadata.sync import sync_service_tasks
 from taskdash.polling.fetch import PollError, check_allowed, fetch_task_list
+from taskdash.polling.leases import PollLeases
 from taskdash.services.liveness import LivenessMonitor, ServiceState
 from taskdash.store.protocol import Repository
 from taskdash.store.records import TaskSyncResult
@@ -43,10 +45,11 @@ def backoff_delay(interval: float, failures: int, ceiling: float) -> float:
 class Poller:
     def __init__(
         self, settings: Settings, store: Repository, monitor: LivenessMonitor, client: httpx.AsyncClient,
-        events: EventBus | None = None,
+        events: EventBus | None = None, leases: PollLeases | None = None,
     ) -> None:
         self._settings = settings
         self._events = events
+        self._leases = leases
         self._store = store
         self._monitor = monitor
         self._client = client
@@ -58,14 +61,28 @@ class Poller:
 
     async def run(self) -> None:
         while True:
-            self.start_due_polls(time.time())
+            now = time.time()
+            await self._refresh_leases(now)
+            self.start_due_polls(now)
             await asyncio.sleep(TICK_SECONDS)
+
+    async def _refresh_leases(self, now: float) -> None:
+        if self._leases is None:
+            return
+        live = [url for url, state in self._monitor.snapshot.states.items() if state is not ServiceState.OFFLINE]
+        try:
+            await self._leases.refresh(live, now)
+        except TaskDashError as error:
+            # The leases already held stay valid until their term ends, so polling goes on meanwhile.
+            log.error("poll_leases_failed", error=error.detail)
 
     def start_due_polls(self, now: float) -> None:
         for url, state in self._monitor.snapshot.states.items():
             if state is ServiceState.OFFLINE or url in self._in_flight:
                 continue
             if self._next_poll.get(url, 0.0) > now:
+                continue
+            if self._leases is not None and not self._leases.holds(url, now):
                 continue
             task = asyncio.create_task(self.poll(url), name=f"poll {url}")
             self._in_flight[url] = task

@@ -72,6 +72,15 @@ class Repository(Protocol):
     async def heartbeat_times(self) -> dict[str, float | None]:
         """Return url -> last_heartbeat_at for every service that is not archived."""
 
+    async def claim_poll_terms(self, owner: str, terms: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Give `owner` the poll lease of each (service URL, term) that has none; return the ones `owner` holds.
+
+        Of concurrent calls for one service and term, exactly one gets it, on every backend.
+        """
+
+    async def delete_poll_terms_before(self, term: int) -> int:
+        """Delete the poll leases of terms before `term`; return how many were deleted."""
+
     async def record_poll(self, url: str, at: float, ok: bool, error: str, failures: int) -> None:
         """Store the outcome of one poll of the service at `url`."""
 

@@ -29,6 +29,7 @@ GROUP = "group"
 SESSION = "session"
 DEAD_LETTER = "dead_letter"
 TASK_LOCK = "task_lock"
+POLL_LEASE = "poll_lease"
 
 # TaskRecord attributes whose document field has another name; the others keep theirs.
 _TASK_FIELD_NAMES = {"task_id": "_id", "data_type": "type"}

@@ -21,6 +21,7 @@ collections keep the original deployment's names and fields:
   `dead_letter` (`_id` = 1, 2, ...), and `group` (`_id` = group name,
   `members` = sorted usernames), a mirror of the users' `groups` fields.
 - `task_lock`: the locks that make task writes atomic (see `locks`).
+- `poll_lease`: which instance polls which service in each term (see `leases`).
 
 No write uses a transaction, because FerretDB has none. A write that
 touches several documents orders its steps so that repeating it after a
@@ -45,6 +46,7 @@ from pymongo.errors import ConfigurationError, InvalidName
 from taskdash.errors import StoreWriteFailed
 from taskdash.store.mongo import documents as docs
 from taskdash.store.mongo.accounts import AccountMethods
+from taskdash.store.mongo.leases import LeaseMethods
 from taskdash.store.mongo.locks import ABANDONED_AFTER, LOCK_WAIT, TaskWrite, TaskWriter
 from taskdash.store.mongo.operations import insert_new, store_operation
 from taskdash.store.mongo.queries import after_cursor_filter, combine, sort_spec, task_filter
@@ -117,7 +119,7 @@ class _InsertionOrder:
         return self._last
 
 
-class MongoRepository(ServiceMethods, AccountMethods):
+class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
     """Repository on one MongoDB database, or a server that speaks its protocol such as FerretDB."""
 
     def __init__(self, client: AsyncMongoClient, database: AsyncDatabase, writer: TaskWriter) -> None:

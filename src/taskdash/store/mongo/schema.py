@@ -10,7 +10,7 @@ from __future__ import annotations
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from taskdash.store.mongo.documents import HISTORY, MANAGEMENT, METADATA, SESSION, USER
+from taskdash.store.mongo.documents import HISTORY, MANAGEMENT, METADATA, POLL_LEASE, SESSION, USER
 
 INDEXES: dict[str, list[IndexModel]] = {
     MANAGEMENT: [
@@ -37,6 +37,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("username", ASCENDING)], name="username"),
         IndexModel([("expires_at", ASCENDING)], name="expires_at"),
     ],
+    POLL_LEASE: [IndexModel([("term", ASCENDING), ("owner", ASCENDING)], name="term_owner")],
 }
 
 

@@ -398,6 +398,32 @@ class SQLiteRepository:
 
         await self._write(work)
 
+    async def claim_poll_terms(self, owner: str, terms: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        if not terms:
+            return set()
+        wanted = set(terms)
+        distinct_terms = sorted({term for _, term in terms})
+
+        def work(connection: sqlite3.Connection) -> set[tuple[str, int]]:
+            connection.executemany(
+                "INSERT OR IGNORE INTO poll_lease (service_url, term, owner) VALUES (?, ?, ?)",
+                [(url, term, owner) for url, term in terms],
+            )
+            placeholders = ", ".join("?" * len(distinct_terms))
+            rows = connection.execute(
+                f"SELECT service_url, term FROM poll_lease WHERE owner = ? AND term IN ({placeholders})",
+                (owner, *distinct_terms),
+            )
+            return {(url, term) for url, term in rows} & wanted
+
+        return await self._write(work)
+
+    async def delete_poll_terms_before(self, term: int) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            return connection.execute("DELETE FROM poll_lease WHERE term < ?", (term,)).rowcount
+
+        return await self._write(work)
+
     async def list_dead_letters(self, limit: int, before_id: int | None = None) -> list[DeadLetter]:
         def work(connection: sqlite3.Connection) -> list[DeadLetter]:
             rows = connection.execute(

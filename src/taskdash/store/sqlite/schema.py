@@ -152,6 +152,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         END;
         """,
     ),
+    (
+        4,
+        "poll leases: which instance polls which service in each term",
+        """
+        CREATE TABLE poll_lease (
+            service_url TEXT NOT NULL,
+            term INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            PRIMARY KEY (service_url, term)
+        ) WITHOUT ROWID;
+        CREATE INDEX poll_lease_owner_idx ON poll_lease (owner, term);
+        """,
+    ),
 ]
 
 
