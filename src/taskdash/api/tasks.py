@@ -104,6 +104,16 @@ class SetCheckerIn(BaseModel):
 class ClaimNextIn(BaseModel):
     data_type: str = Field("", max_length=MAX_FILTER_LENGTH)
     service_url: str = Field("", max_length=MAX_URL_LENGTH)
+    text: str = Field("", max_length=MAX_FILTER_LENGTH, description="Substring of the task id or description")
+
+
+class DataTypeCount(BaseModel):
+    data_type: str
+    count: int = Field(ge=0, description="Visible tasks of this data type, in every status")
+
+
+class DataTypesOut(BaseModel):
+    data_types: list[DataTypeCount] = Field(description="Ordered by data type")
 
 
 def task_out(task: TaskRecord) -> TaskOut:
@@ -135,6 +145,11 @@ def task_page_response(page: TaskPage) -> Response:
         "total": page.total,
     }
     return Response(orjson.dumps(document), media_type="application/json")
+
+
+def task_response(task: TaskRecord) -> Response:
+    """Serialize one task to the JSON of TaskOut straight from its record, as `task_page_response` does a page."""
+    return Response(orjson.dumps(dict(zip(_TASK_OUT_FIELDS, _task_out_values(task)))), media_type="application/json")
 
 
 def history_out(entry: HistoryEntry) -> HistoryOut:
@@ -212,13 +227,24 @@ async def export_tasks(runtime: RuntimeDep, actor: CurrentUser, query: TaskFilte
     )
 
 
-@router.post("/tasks/claim-next", summary="Claim the oldest unclaimed task of a live service that matches the filter")
-async def claim_next(runtime: RuntimeDep, actor: CurrentUser, body: ClaimNextIn | None = None) -> TaskOut:
+# Declared before /tasks/{task_id}, which would otherwise take "data-types" as a task id.
+@router.get("/tasks/data-types", summary="The data types of the tasks visible to the user, with their task counts")
+async def data_types(runtime: RuntimeDep, actor: CurrentUser) -> DataTypesOut:
+    counts = await runtime.workflow.data_types(actor)
+    return DataTypesOut(data_types=[DataTypeCount(data_type=data_type, count=count) for data_type, count in counts])
+
+
+@router.post(
+    "/tasks/claim-next", response_model=TaskOut,
+    summary="Claim the oldest unclaimed task of a live service that matches the filter",
+)
+async def claim_next(runtime: RuntimeDep, actor: CurrentUser, body: ClaimNextIn | None = None) -> Response:
     body = body or ClaimNextIn()
     task = await runtime.workflow.claim_next(
-        actor, body.data_type, body.service_url, live_service_urls=runtime.monitor.snapshot.listable_urls()
+        actor, body.data_type, body.service_url, live_service_urls=runtime.monitor.snapshot.listable_urls(),
+        text=body.text,
     )
-    return task_out(task)
+    return task_response(task)
 
 
 @router.get("/tasks/{task_id}", summary="One task with its history")
@@ -227,37 +253,52 @@ async def get_task(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath)
     return TaskDetailOut(task=task_out(task), history=[history_out(entry) for entry in history])
 
 
-@router.post("/tasks/{task_id}/claim", summary="Claim an unclaimed task (notget -> running)")
-async def claim(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
-    return task_out(await runtime.workflow.claim(actor, task_id))
+@router.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Claim an unclaimed task (notget -> running)")
+async def claim(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
+    return task_response(await runtime.workflow.claim(actor, task_id))
 
 
-@router.post("/tasks/{task_id}/release", summary="Return a task to the unclaimed pool (running -> notget)")
-async def release(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
-    return task_out(await runtime.workflow.release(actor, task_id))
+@router.post(
+    "/tasks/{task_id}/release", response_model=TaskOut,
+    summary="Return a task to the unclaimed pool (running -> notget)",
+)
+async def release(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
+    return task_response(await runtime.workflow.release(actor, task_id))
 
 
-@router.post("/tasks/{task_id}/submit", summary="Submit a task for review (running -> checking)")
-async def submit(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
-    return task_out(await runtime.workflow.submit(actor, task_id))
+@router.post(
+    "/tasks/{task_id}/submit", response_model=TaskOut,
+    summary="Submit a task for review (running -> checking)",
+)
+async def submit(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
+    return task_response(await runtime.workflow.submit(actor, task_id))
 
 
-@router.post("/tasks/{task_id}/approve", summary="Approve a reviewed task (checking -> finish)")
-async def approve(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> TaskOut:
-    return task_out(await runtime.workflow.approve(actor, task_id))
+@router.post("/tasks/{task_id}/approve", response_model=TaskOut, summary="Approve a reviewed task (checking -> finish)")
+async def approve(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
+    return task_response(await runtime.workflow.approve(actor, task_id))
 
 
-@router.post("/tasks/{task_id}/reject", summary="Send a reviewed task back to its user with a reason (checking -> running)")
-async def reject(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: RejectIn) -> TaskOut:
-    return task_out(await runtime.workflow.reject(actor, task_id, body.reason))
+@router.post(
+    "/tasks/{task_id}/reject", response_model=TaskOut,
+    summary="Send a reviewed task back to its user with a reason (checking -> running)",
+)
+async def reject(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: RejectIn) -> Response:
+    return task_response(await runtime.workflow.reject(actor, task_id, body.reason))
 
 
-@router.post("/tasks/{task_id}/assign", summary="Assign or reassign a task to a user, with an optional checker and group")
-async def assign(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: AssignIn) -> TaskOut:
+@router.post(
+    "/tasks/{task_id}/assign", response_model=TaskOut,
+    summary="Assign or reassign a task to a user, with an optional checker and group",
+)
+async def assign(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: AssignIn) -> Response:
     task = await runtime.workflow.assign(actor, task_id, body.user, checker=body.checker, group=body.group)
-    return task_out(task)
+    return task_response(task)
 
 
-@router.post("/tasks/{task_id}/checker", summary="Set the checker of a task in running or checking (status unchanged)")
-async def set_checker(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: SetCheckerIn) -> TaskOut:
-    return task_out(await runtime.workflow.set_checker(actor, task_id, body.checker))
+@router.post(
+    "/tasks/{task_id}/checker", response_model=TaskOut,
+    summary="Set the checker of a task in running or checking (status unchanged)",
+)
+async def set_checker(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath, body: SetCheckerIn) -> Response:
+    return task_response(await runtime.workflow.set_checker(actor, task_id, body.checker))

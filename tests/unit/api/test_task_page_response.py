@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from taskdash.api.tasks import TaskPageOut, task_out, task_page_response
+from taskdash.api.tasks import TaskPageOut, task_out, task_page_response, task_response
 from taskdash.store.records import TaskRecord
 from taskdash.tasks.listing import TaskPage
 
@@ -56,3 +56,8 @@ def test_page_media_type_json() -> None:
 
     assert response.media_type == "application/json"
     assert orjson.loads(response.body) == {"tasks": [], "next_cursor": None, "total": 0}
+
+
+def test_single_task_matches_response_model() -> None:
+    for record in records():
+        assert task_response(record).body == task_out(record).model_dump_json().encode()
