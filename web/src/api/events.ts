@@ -30,16 +30,38 @@ export interface TasksEvent {
   count: number
 }
 
-/** A task service changed liveness state (online, suspect, offline, unknown). */
-export interface ServiceEvent {
+/** A task service changed liveness state (online, suspect, offline, unknown) or appeared (previous null). */
+export interface ServiceStateEvent {
+  change: 'state'
   url: string
   state: string
-  previous: string
+  previous: string | null
 }
 
-/** TaskDash cannot judge liveness (its intake is disconnected, or most services fell silent); null reason: it can again. */
+/** A task service's polls started failing, or succeeded again after failures. */
+export interface ServicePollEvent {
+  change: 'poll'
+  url: string
+  poll_ok: boolean
+  poll_error: string
+}
+
+/** Too many services changed state at once for one event each: reload the service list. */
+export interface ServicesChangedEvent {
+  change: 'many'
+  count: number
+}
+
+export type ServiceEvent = ServiceStateEvent | ServicePollEvent | ServicesChangedEvent
+
+/**
+ * TaskDash cannot judge liveness, so offline transitions are frozen: `reason` is a code (starting,
+ * intake_disconnected, mass_silence). A null reason means that it can judge again.
+ */
 export interface BlindEvent {
   reason: string | null
+  /** Unix time in seconds when TaskDash became blind; absent from servers that do not send it. */
+  since?: number | null
 }
 
 /** Events may have been missed: reload lists. */
@@ -78,12 +100,27 @@ function hasOptionalStrings(fields: Fields, names: readonly string[]): boolean {
 const TASK_STRINGS = ['task_id', 'status', 'user', 'checker', 'group_id', 'service_url', 'action', 'actor'] as const
 const TASK_PREVIOUS = ['previous_status', 'previous_user', 'previous_checker', 'previous_group_id'] as const
 
+function isServiceEvent(fields: Fields): boolean {
+  switch (fields.change) {
+    case 'state':
+      return hasStrings(fields, ['url', 'state']) && (fields.previous === null || typeof fields.previous === 'string')
+    case 'poll':
+      return hasStrings(fields, ['url', 'poll_error']) && typeof fields.poll_ok === 'boolean'
+    case 'many':
+      return hasNumbers(fields, ['count'])
+    default:
+      return false
+  }
+}
+
 const validators: { [K in EventType]: (fields: Fields) => boolean } = {
   task: (fields) =>
     hasStrings(fields, TASK_STRINGS) && hasNumbers(fields, ['version', 'at']) && hasOptionalStrings(fields, TASK_PREVIOUS),
   tasks: (fields) => hasStrings(fields, ['service_url']) && hasNumbers(fields, ['count']),
-  service: (fields) => hasStrings(fields, ['url', 'state', 'previous']),
-  blind: (fields) => fields.reason === null || typeof fields.reason === 'string',
+  service: isServiceEvent,
+  blind: (fields) =>
+    (fields.reason === null || typeof fields.reason === 'string') &&
+    (fields.since === undefined || fields.since === null || typeof fields.since === 'number'),
   resync: () => true,
 }
 

@@ -96,8 +96,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List task services with liveness and the last poll */
+        /** List task services with liveness and the last poll, filtered and paginated */
         get: operations["list_services_api_v1_services_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Heartbeats of one service over the last minutes, in time buckets */
+        get: operations["service_timeline_api_v1_services_timeline_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -190,6 +207,23 @@ export interface paths {
         put?: never;
         /** Claim the oldest unclaimed task of a live service that matches the filter */
         post: operations["claim_next_api_v1_tasks_claim_next_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/data-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The data types of the tasks visible to the user, with their task counts */
+        get: operations["data_types_api_v1_tasks_data_types_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -619,6 +653,30 @@ export interface components {
              * @default
              */
             service_url: string;
+            /**
+             * Text
+             * @description Substring of the task id or description
+             * @default
+             */
+            text: string;
+        };
+        /** DataTypeCount */
+        DataTypeCount: {
+            /**
+             * Count
+             * @description Visible tasks of this data type, in every status
+             */
+            count: number;
+            /** Data Type */
+            data_type: string;
+        };
+        /** DataTypesOut */
+        DataTypesOut: {
+            /**
+             * Data Types
+             * @description Ordered by data type
+             */
+            data_types: components["schemas"]["DataTypeCount"][];
         };
         /** DayCount */
         DayCount: {
@@ -723,24 +781,46 @@ export interface components {
         Role: "editor" | "checker" | "manager" | "admin";
         /** ServiceList */
         ServiceList: {
-            /** Blind Reason */
+            /**
+             * Blind Reason
+             * @description starting, intake_disconnected or mass_silence while TaskDash is blind
+             */
             blind_reason: string | null;
             /** Blind Since */
             blind_since: number | null;
-            /** Judged At */
+            /** @description Services per state, of all services, without the filters */
+            counts: components["schemas"]["StateCounts"];
+            /**
+             * Judged At
+             * @description Server time of the liveness judgement, for computing heartbeat ages
+             */
             judged_at: number;
-            /** Services */
+            /**
+             * Services
+             * @description One page, ordered by URL
+             */
             services: components["schemas"]["ServiceOut"][];
+            /**
+             * Total
+             * @description Services that match the filters, on all pages
+             */
+            total: number;
         };
         /** ServiceOut */
         ServiceOut: {
-            /** Clock Skew */
+            /**
+             * Clock Skew
+             * @description Sender clock minus server clock, in seconds
+             */
             clock_skew: number | null;
             /** Extra */
             extra: {
                 [key: string]: unknown;
             };
-            /** Last Heartbeat At */
+            /**
+             * Last Heartbeat At
+             * @description When nsqd accepted the last heartbeat, in server time
+             */
             last_heartbeat_at: number | null;
             /** Last Heartbeat Received At */
             last_heartbeat_received_at: number | null;
@@ -750,13 +830,22 @@ export interface components {
             last_poll_error: string;
             /** Last Poll Ok */
             last_poll_ok: boolean | null;
-            /** Last Sender Time */
+            /**
+             * Last Sender Time
+             * @description The `time` field of the last heartbeat, in the sender's clock
+             */
             last_sender_time: number | null;
             /** Name */
             name: string;
-            /** Poll Failures */
+            /**
+             * Poll Failures
+             * @description Failed polls in a row
+             */
             poll_failures: number;
-            /** Registered */
+            /**
+             * Registered
+             * @description False while the service is known only from heartbeats
+             */
             registered: boolean;
             /** Reserved */
             reserved: string;
@@ -802,6 +891,29 @@ export interface components {
          * @enum {string}
          */
         SortOrder: "asc" | "desc";
+        /** StateCounts */
+        StateCounts: {
+            /**
+             * Offline
+             * @default 0
+             */
+            offline: number;
+            /**
+             * Online
+             * @default 0
+             */
+            online: number;
+            /**
+             * Suspect
+             * @default 0
+             */
+            suspect: number;
+            /**
+             * Unknown
+             * @default 0
+             */
+            unknown: number;
+        };
         /** StatsOut */
         StatsOut: {
             /**
@@ -933,6 +1045,28 @@ export interface components {
          * @enum {string}
          */
         TaskSortField: "created_at" | "updated_at" | "task_id";
+        /** TimelineBucket */
+        TimelineBucket: {
+            /**
+             * At
+             * @description Start of the bucket, Unix seconds
+             */
+            at: number;
+            /** Heartbeats */
+            heartbeats: number;
+        };
+        /** TimelineOut */
+        TimelineOut: {
+            /** Bucket Seconds */
+            bucket_seconds: number;
+            /**
+             * Buckets
+             * @description Oldest first, ending with the current bucket
+             */
+            buckets: components["schemas"]["TimelineBucket"][];
+            /** Url */
+            url: string;
+        };
         /** UserCreateIn */
         UserCreateIn: {
             /**
@@ -1203,7 +1337,13 @@ export interface operations {
     };
     list_services_api_v1_services_get: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: components["schemas"]["ServiceState"] | null;
+                /** @description Part of the URL, name or type */
+                text?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1217,6 +1357,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    service_timeline_api_v1_services_timeline_get: {
+        parameters: {
+            query: {
+                /** @description The service URL */
+                url: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineOut"];
                 };
             };
             /** @description The database failed a read or write; retry later */
@@ -1507,6 +1688,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    data_types_api_v1_tasks_data_types_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataTypesOut"];
                 };
             };
             /** @description The database failed a read or write; retry later */

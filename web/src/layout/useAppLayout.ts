@@ -4,6 +4,7 @@ import { useRoute, useRouter } from 'vue-router'
 import { menuRoutes } from '@/router'
 import { useEvents } from '@/stores/events'
 import { useSessionStore, type Role } from '@/stores/session'
+import { blindReasonLabel } from '@/utils/blind'
 import { showError, showSuccess } from '@/utils/notify'
 
 export interface MenuItem {
@@ -26,14 +27,20 @@ export function useAppLayout() {
       .map((item) => ({ name: String(item.name), path: `/${item.path}`, title: item.meta?.title ?? '' })),
   )
 
-  const activePath = computed(() => route.path)
+  // Pages under a menu entry (the admin tabs) keep that entry highlighted.
+  const activePath = computed(
+    () => menu.value.find((item) => route.path === item.path || route.path.startsWith(`${item.path}/`))?.path ?? route.path,
+  )
 
   const roleNames = computed(() =>
     (session.current?.roles ?? []).map((role) => t(`session.roles.${role as Role}`)).join(' · '),
   )
 
+  // The service page explains blindness at length, so the short banner would only repeat it there.
   const blindMessage = computed(() =>
-    events.blindReason === null ? '' : t('events.blind', { reason: events.blindReason || t('events.blindUnknownReason') }),
+    events.blindReason === null || route.name === 'services'
+      ? ''
+      : t('events.blind', { reason: blindReasonLabel(events.blindReason) }),
   )
 
   async function logout(): Promise<void> {

@@ -14,6 +14,18 @@ declare module 'vue-router' {
   }
 }
 
+/** The tabs of the admin page: child routes of `admin`. */
+export const adminTabs = [
+  { name: 'admin-users', path: 'users', title: 'nav.adminUsers', component: () => import('@/views/admin/users/index.vue') },
+  { name: 'admin-groups', path: 'groups', title: 'nav.adminGroups', component: () => import('@/views/admin/groups/index.vue') },
+  {
+    name: 'admin-dead-letters',
+    path: 'dead-letters',
+    title: 'nav.adminDeadLetters',
+    component: () => import('@/views/admin/deadLetters/index.vue'),
+  },
+] as const
+
 export const routes: RouteRecordRaw[] = [
   {
     path: '/login',
@@ -44,6 +56,37 @@ export const routes: RouteRecordRaw[] = [
         name: 'review',
         component: () => import('@/views/tasks/review/index.vue'),
         meta: { title: 'nav.review', roles: ['checker', 'admin'], menu: true },
+      },
+      {
+        path: 'tasks/assign',
+        name: 'assign',
+        component: () => import('@/views/assign/index.vue'),
+        meta: { title: 'nav.assign', roles: ['manager', 'admin'], menu: true },
+      },
+      {
+        path: 'overview',
+        name: 'overview',
+        component: () => import('@/views/overview/index.vue'),
+        meta: { title: 'nav.overview', menu: true },
+      },
+      {
+        path: 'services',
+        name: 'services',
+        component: () => import('@/views/services/index.vue'),
+        meta: { title: 'nav.services', menu: true },
+      },
+      {
+        path: 'admin',
+        name: 'admin',
+        component: () => import('@/views/admin/index.vue'),
+        redirect: { name: 'admin-users' },
+        meta: { title: 'nav.admin', roles: ['admin'], menu: true },
+        children: adminTabs.map((tab) => ({
+          path: tab.path,
+          name: tab.name,
+          component: tab.component,
+          meta: { title: tab.title, roles: ['admin'] },
+        })),
       },
       {
         path: ':pathMatch(.*)*',

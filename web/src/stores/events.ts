@@ -23,6 +23,9 @@ export const MAX_RETRY_MS = 30_000
 export const useEvents = defineStore('events', () => {
   const state = ref<ConnectionState>('closed')
   const blindReason = ref<string | null>(null)
+  const blindSince = ref<number | null>(null)
+  // Counts blind events, so that a list read before the latest one cannot overwrite it.
+  let blindEvents = 0
 
   const handlers = new Map<EventType, Set<(payload: never) => void>>()
   let source: EventSource | null = null
@@ -31,7 +34,12 @@ export const useEvents = defineStore('events', () => {
   let closedHandler: (() => void) | null = null
 
   function dispatch<K extends EventType>(type: K, payload: EventPayloads[K]): void {
-    if (type === 'blind') blindReason.value = (payload as EventPayloads['blind']).reason
+    if (type === 'blind') {
+      const blind = payload as EventPayloads['blind']
+      blindEvents += 1
+      blindReason.value = blind.reason
+      blindSince.value = blind.reason === null ? null : (blind.since ?? null)
+    }
     for (const handler of handlers.get(type) ?? []) {
       try {
         ;(handler as EventHandler<K>)(payload)
@@ -100,6 +108,21 @@ export const useEvents = defineStore('events', () => {
     failures = 0
     state.value = 'closed'
     blindReason.value = null
+    blindSince.value = null
+  }
+
+  /**
+   * Return a function that records the blind state of a response to a request sent now, such as the
+   * service list. The stream reports only changes, so this is how a page opened while TaskDash is
+   * already blind learns it. A blind event that arrives before the response wins, being newer.
+   */
+  function blindReporter(): (reason: string | null, since: number | null) => void {
+    const eventsBefore = blindEvents
+    return (reason, since) => {
+      if (blindEvents !== eventsBefore) return
+      blindReason.value = reason
+      blindSince.value = reason === null ? null : since
+    }
   }
 
   /**
@@ -122,7 +145,7 @@ export const useEvents = defineStore('events', () => {
     return () => registered.delete(stored)
   }
 
-  return { state, blindReason, start, stop, on, onStreamClosed }
+  return { state, blindReason, blindSince, start, stop, on, onStreamClosed, blindReporter }
 })
 
 /** Subscribe to `type` for the lifetime of the calling component or effect scope. */

@@ -1,5 +1,6 @@
 // Mounting of pages and components with the app's plugins: a fresh Pinia, the i18n instance and a memory router.
-import { mount, type DOMWrapper, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount, type DOMWrapper, type VueWrapper } from '@vue/test-utils'
+import { ElSelect } from 'element-plus'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import type { Component } from 'vue'
 import { createMemoryHistory, type Router } from 'vue-router'
@@ -52,4 +53,12 @@ export function buttonByText(wrapper: { findAll(selector: string): DOMWrapper<El
   const button = wrapper.findAll('button').find((candidate) => candidate.text() === text)
   if (!button) throw new Error(`no button with the text ${text}`)
   return button
+}
+
+/** Choose `value` in the Element Plus select with the attribute data-test="`name`", as a click on an option does. */
+export async function chooseOption(wrapper: VueWrapper, name: string, value: unknown): Promise<void> {
+  const select = wrapper.findAllComponents(ElSelect).find((candidate) => candidate.attributes('data-test') === name)
+  if (!select) throw new Error(`no select with data-test="${name}"`)
+  select.vm.$emit('update:modelValue', value)
+  await flushPromises()
 }

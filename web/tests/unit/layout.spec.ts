@@ -42,20 +42,26 @@ describe('app shell', () => {
   it('shows an editor the hall and my tasks', async () => {
     const { wrapper } = await mountLayout(['editor'])
 
-    expect(menuTexts(wrapper)).toEqual(['任务大厅', '我的任务'])
+    expect(menuTexts(wrapper)).toEqual(['任务大厅', '我的任务', '概览', '任务服务'])
     expect(wrapper.text()).toContain('Alice Liu')
   })
 
-  it('shows a checker only the review page', async () => {
+  it('shows a checker the review page and the read-only pages', async () => {
     const { wrapper } = await mountLayout(['checker'])
 
-    expect(menuTexts(wrapper)).toEqual(['校验'])
+    expect(menuTexts(wrapper)).toEqual(['校验', '概览', '任务服务'])
+  })
+
+  it('shows a manager the assign page', async () => {
+    const { wrapper } = await mountLayout(['manager'])
+
+    expect(menuTexts(wrapper)).toEqual(['任务大厅', '分配', '概览', '任务服务'])
   })
 
   it('shows an admin every page', async () => {
     const { wrapper } = await mountLayout(['admin'])
 
-    expect(menuTexts(wrapper)).toEqual(['任务大厅', '我的任务', '校验'])
+    expect(menuTexts(wrapper)).toEqual(['任务大厅', '我的任务', '校验', '分配', '概览', '任务服务', '管理'])
   })
 
   it('opens the event stream', async () => {
@@ -75,6 +81,24 @@ describe('app shell', () => {
     FakeEventSource.latest().emit('blind', { reason: null })
     await flushPromises()
     expect(wrapper.find('.el-alert').exists()).toBe(false)
+  })
+
+  it('names the reason codes of blindness', async () => {
+    const { wrapper } = await mountLayout(['editor'])
+
+    FakeEventSource.latest().emit('blind', { reason: 'mass_silence', since: 1_700_000_000 })
+    await flushPromises()
+
+    expect(wrapper.find('.el-alert').text()).toContain('大多数任务服务同时没有心跳')
+  })
+
+  it('keeps the admin menu entry active on every admin tab', async () => {
+    const { wrapper, router } = await mountLayout(['admin'])
+
+    await router.push('/admin/dead-letters')
+    await flushPromises()
+
+    expect(wrapper.find('.el-menu-item.is-active').text()).toBe('管理')
   })
 
   it('logs out, closes the stream and opens the login page', async () => {

@@ -37,6 +37,22 @@ describe('router guard', () => {
     expect((await visit('/tasks/review', ['editor'])).name).toBe('hall')
   })
 
+  it('keeps everyone but admins out of the admin pages', async () => {
+    expect((await visit('/admin/users', ['manager'])).name).toBe('hall')
+    expect((await visit('/admin', ['admin'])).name).toBe('admin-users')
+    expect((await visit('/admin/dead-letters', ['admin'])).name).toBe('admin-dead-letters')
+  })
+
+  it('opens the assign page to managers and admins only', async () => {
+    expect((await visit('/tasks/assign', ['manager'])).name).toBe('assign')
+    expect((await visit('/tasks/assign', ['editor'])).name).toBe('hall')
+  })
+
+  it('opens the overview and services pages to every role', async () => {
+    expect((await visit('/overview', ['checker'])).name).toBe('overview')
+    expect((await visit('/services', ['editor'])).name).toBe('services')
+  })
+
   it('sends logged-in users away from the login page', async () => {
     expect((await visit('/login', ['editor'])).name).toBe('hall')
   })

@@ -17,11 +17,16 @@ export const DEFAULT_PAGE_SIZE = 20
 // Events come in bursts (a poll, a bulk assignment): one reload after the burst is enough.
 export const REFRESH_DEBOUNCE_MS = 500
 
-/** Filters that the user edits. Fixed filters (status, user, checker) come from the page. */
+/**
+ * Filters that the user edits; an empty one does not filter. Fixed filters (such as status=notget in the
+ * hall) come from the page and take precedence. Only the assign page edits `status` and `group_id`.
+ */
 export interface EditableFilters {
   data_type: string
   service_url: string
   text: string
+  status: string
+  group_id: string
 }
 
 export interface TaskListOptions {
@@ -30,10 +35,12 @@ export interface TaskListOptions {
   /** Whether a task event may change this list, given the rows shown. */
   isRelevant: (event: TaskEvent, rows: readonly Task[]) => boolean
   pageSize?: number
+  /** Filters that search() and reset() start from; default all empty. */
+  initialFilters?: Partial<EditableFilters>
 }
 
 function emptyFilters(): EditableFilters {
-  return { data_type: '', service_url: '', text: '' }
+  return { data_type: '', service_url: '', text: '', status: '', group_id: '' }
 }
 
 /**
@@ -42,9 +49,10 @@ function emptyFilters(): EditableFilters {
  * offsets get slow over large tables. Relevant server events reload the current page, debounced.
  */
 export function useTaskList(options: TaskListOptions) {
-  const filters = reactive<EditableFilters>(emptyFilters())
+  const initialFilters = (): EditableFilters => ({ ...emptyFilters(), ...options.initialFilters })
+  const filters = reactive<EditableFilters>(initialFilters())
   // The filters of the rows shown: editing the form changes nothing until search().
-  const applied = ref<EditableFilters>(emptyFilters())
+  const applied = ref<EditableFilters>(initialFilters())
   const sortField = ref<TaskSortField>('created_at')
   const sortOrder = ref<SortOrder>('asc')
   const pageSize = ref(options.pageSize ?? DEFAULT_PAGE_SIZE)
@@ -112,7 +120,7 @@ export function useTaskList(options: TaskListOptions) {
   }
 
   function reset(): Promise<void> {
-    Object.assign(filters, emptyFilters())
+    Object.assign(filters, initialFilters())
     return search()
   }
 
@@ -156,6 +164,8 @@ export function useTaskList(options: TaskListOptions) {
 
   return {
     filters,
+    applied,
+    filter,
     sortField,
     sortOrder,
     pageSize,

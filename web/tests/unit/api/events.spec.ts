@@ -44,12 +44,33 @@ describe('parseEvent', () => {
     expect(parseEvent('blind', '{"reason":3}')).toBeNull()
   })
 
-  it('accepts service and tasks events', () => {
-    expect(parseEvent('service', '{"url":"u","state":"offline","previous":"suspect"}')).toEqual({
-      url: 'u',
-      state: 'offline',
-      previous: 'suspect',
-    })
+  it('accepts tasks events', () => {
     expect(parseEvent('tasks', '{"service_url":"u","count":120}')).toEqual({ service_url: 'u', count: 120 })
+  })
+
+  it('accepts each kind of service event', () => {
+    const state = { url: 'u', change: 'state', state: 'offline', previous: 'suspect' }
+    const appeared = { url: 'u', change: 'state', state: 'online', previous: null }
+    const poll = { url: 'u', change: 'poll', poll_ok: false, poll_error: 'timed out' }
+    const many = { change: 'many', count: 40 }
+
+    for (const event of [state, appeared, poll, many]) {
+      expect(parseEvent('service', JSON.stringify(event))).toEqual(event)
+    }
+  })
+
+  it('rejects service events of the wrong shape', () => {
+    expect(parseEvent('service', '{"url":"u","state":"offline","previous":"suspect"}')).toBeNull()
+    expect(parseEvent('service', '{"change":"poll","url":"u","poll_ok":"no","poll_error":""}')).toBeNull()
+    expect(parseEvent('service', '{"change":"many"}')).toBeNull()
+    expect(parseEvent('service', '{"change":"renamed","url":"u"}')).toBeNull()
+  })
+
+  it('accepts the time a blind state began', () => {
+    expect(parseEvent('blind', '{"reason":"mass_silence","since":1700000000.5}')).toEqual({
+      reason: 'mass_silence',
+      since: 1_700_000_000.5,
+    })
+    expect(parseEvent('blind', '{"reason":"starting","since":"yesterday"}')).toBeNull()
   })
 })

@@ -108,6 +108,37 @@ describe('useEvents', () => {
     expect(events.blindReason).toBeNull()
   })
 
+  it('tracks when blindness began and forgets it on recovery', () => {
+    const events = useEvents()
+    events.start()
+
+    FakeEventSource.latest().emit('blind', { reason: 'mass_silence', since: 1_700_000_000 })
+    expect(events.blindSince).toBe(1_700_000_000)
+
+    FakeEventSource.latest().emit('blind', { reason: null, since: null })
+    expect(events.blindSince).toBeNull()
+  })
+
+  it('takes the blind state of a list response', () => {
+    const events = useEvents()
+
+    events.blindReporter()('intake_disconnected', 1_700_000_000)
+
+    expect(events.blindReason).toBe('intake_disconnected')
+    expect(events.blindSince).toBe(1_700_000_000)
+  })
+
+  it('lets a blind event win over a response to an older request', () => {
+    const events = useEvents()
+    events.start()
+    const report = events.blindReporter()
+
+    FakeEventSource.latest().emit('blind', { reason: null })
+    report('starting', 1_700_000_000)
+
+    expect(events.blindReason).toBeNull()
+  })
+
   it('reconnects with growing, capped delays after the server closes the stream', () => {
     const events = useEvents()
     events.start()

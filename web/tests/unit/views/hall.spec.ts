@@ -5,13 +5,15 @@ import * as servicesApi from '@/api/services'
 import * as tasksApi from '@/api/tasks'
 import HallPage from '@/views/tasks/hall/index.vue'
 import * as notify from '@/utils/notify'
-import { buttonByText, createTestApp, makeSession, mountWithApp, rowButton } from '../../support/app'
+import { buttonByText, chooseOption, createTestApp, makeSession, mountWithApp, rowButton } from '../../support/app'
 import { FakeEventSource } from '../../support/fakeEventSource'
+import { makeServiceList } from '../../support/services'
 import { makePage, makeTask } from '../../support/tasks'
 
 vi.mock('@/api/tasks', async (importOriginal) => ({
   ...(await importOriginal<typeof import('@/api/tasks')>()),
   listTasks: vi.fn(),
+  listDataTypes: vi.fn(),
   claimTask: vi.fn(),
   claimNextTask: vi.fn(),
 }))
@@ -33,12 +35,8 @@ async function mountHall(roles = ['editor']) {
 
 beforeEach(() => {
   vi.stubGlobal('EventSource', FakeEventSource)
-  vi.mocked(servicesApi.listServices).mockResolvedValue({
-    services: [],
-    blind_reason: null,
-    blind_since: null,
-    judged_at: 0,
-  })
+  vi.mocked(servicesApi.listServices).mockResolvedValue(makeServiceList())
+  vi.mocked(tasksApi.listDataTypes).mockResolvedValue([])
 })
 
 afterEach(() => {
@@ -101,12 +99,23 @@ describe('task hall page', () => {
     vi.mocked(tasksApi.claimNextTask).mockResolvedValue(makeTask({ task_id: 'T-9', status: 'running' }))
     const wrapper = await mountHall()
 
-    await wrapper.find('input[placeholder="全部数据类型"]').setValue('video')
+    await chooseOption(wrapper, 'filter-data-type', 'video')
+    await wrapper.find('input[placeholder="任务 ID 或描述"]').setValue(' car ')
     await wrapper.find('[data-test="claim-next"]').trigger('click')
     await flushPromises()
 
-    expect(tasksApi.claimNextTask).toHaveBeenCalledWith({ data_type: 'video', service_url: '' })
+    expect(tasksApi.claimNextTask).toHaveBeenCalledWith({ data_type: 'video', service_url: '', text: 'car' })
     expect(notify.showSuccess).toHaveBeenCalledWith('已领取任务 T-9')
+  })
+
+  it('offers the visible data types with their counts', async () => {
+    vi.mocked(tasksApi.listDataTypes).mockResolvedValue([{ data_type: 'image', count: 12 }])
+    listTasks.mockResolvedValue(makePage([]))
+
+    const wrapper = await mountHall()
+
+    const select = wrapper.findAllComponents({ name: 'ElOption' }).map((option) => option.props('label'))
+    expect(select).toContain('image（12）')
   })
 
   it('hides claim buttons from users who cannot claim', async () => {

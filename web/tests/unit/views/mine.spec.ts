@@ -8,11 +8,13 @@ import * as notify from '@/utils/notify'
 import MinePage from '@/views/tasks/mine/index.vue'
 import { buttonByText, createTestApp, makeSession, mountWithApp, rowButton } from '../../support/app'
 import { FakeEventSource } from '../../support/fakeEventSource'
+import { makeServiceList } from '../../support/services'
 import { makePage, makeTask } from '../../support/tasks'
 
 vi.mock('@/api/tasks', async (importOriginal) => ({
   ...(await importOriginal<typeof import('@/api/tasks')>()),
   listTasks: vi.fn(),
+  listDataTypes: vi.fn(),
   getTask: vi.fn(),
   submitTask: vi.fn(),
   releaseTask: vi.fn(),
@@ -35,12 +37,8 @@ async function mountMine() {
 
 beforeEach(() => {
   vi.stubGlobal('EventSource', FakeEventSource)
-  vi.mocked(servicesApi.listServices).mockResolvedValue({
-    services: [],
-    blind_reason: null,
-    blind_since: null,
-    judged_at: 0,
-  })
+  vi.mocked(servicesApi.listServices).mockResolvedValue(makeServiceList())
+  vi.mocked(tasksApi.listDataTypes).mockResolvedValue([])
 })
 
 afterEach(() => {

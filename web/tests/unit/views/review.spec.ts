@@ -6,11 +6,13 @@ import * as notify from '@/utils/notify'
 import ReviewPage from '@/views/tasks/review/index.vue'
 import { createTestApp, makeSession, mountWithApp, rowButton } from '../../support/app'
 import { FakeEventSource } from '../../support/fakeEventSource'
+import { makeServiceList } from '../../support/services'
 import { makePage, makeTask } from '../../support/tasks'
 
 vi.mock('@/api/tasks', async (importOriginal) => ({
   ...(await importOriginal<typeof import('@/api/tasks')>()),
   listTasks: vi.fn(),
+  listDataTypes: vi.fn(),
   approveTask: vi.fn(),
   rejectTask: vi.fn(),
 }))
@@ -46,12 +48,8 @@ async function typeReason(text: string): Promise<void> {
 
 beforeEach(() => {
   vi.stubGlobal('EventSource', FakeEventSource)
-  vi.mocked(servicesApi.listServices).mockResolvedValue({
-    services: [],
-    blind_reason: null,
-    blind_since: null,
-    judged_at: 0,
-  })
+  vi.mocked(servicesApi.listServices).mockResolvedValue(makeServiceList())
+  vi.mocked(tasksApi.listDataTypes).mockResolvedValue([])
 })
 
 afterEach(() => {

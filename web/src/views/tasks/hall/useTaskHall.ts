@@ -44,7 +44,13 @@ export function useTaskHall() {
     if (claiming.value !== null) return
     claiming.value = '*'
     try {
-      await claimed(await claimNextTask({ data_type: list.filters.data_type.trim(), service_url: list.filters.service_url }))
+      await claimed(
+        await claimNextTask({
+          data_type: list.filters.data_type.trim(),
+          service_url: list.filters.service_url,
+          text: list.filters.text.trim(),
+        }),
+      )
     } catch (error) {
       showError(error)
     } finally {
