@@ -125,13 +125,24 @@ def test_login_multipart(app_client: TestClient) -> None:
     assert SESSION_COOKIE in response.cookies
 
 
-def test_login_get_query_string(app_client: TestClient) -> None:
+def test_login_by_get_rejected(app_client: TestClient) -> None:
     add_users(app_client, "alice")
 
     response = app_client.get(ENDPOINT, params={"operation": "userLogin", "username": "alice", "password": PASSWORD})
 
-    assert response.content == SUCCESS
-    assert SESSION_COOKIE in response.cookies
+    assert response.content == BAD_REQUEST
+    assert SESSION_COOKIE not in response.cookies
+
+
+@pytest.mark.parametrize("operation", ["ClaimTask", "TaskBind", "AssignTask", "ReleaseTask", "userLogout"])
+def test_write_by_get_rejected(app_client: TestClient, operation: str) -> None:
+    add_users(app_client, "alice")
+    login(app_client, "alice")
+
+    response = app_client.get(ENDPOINT, params={"operation": operation, "task_id": "t1", "user": "alice"})
+
+    assert response.status_code == 200
+    assert response.content == BAD_REQUEST
 
 
 @pytest.mark.parametrize("operation", ["userLogin", "UserLogin", "USERLOGIN", "userlogin", " userLogin "])

@@ -6,8 +6,9 @@ resync) and one line of JSON `data`. A client that reconnects with the
 buffered, or one `resync` event, after which it reloads its lists. Task
 events reach only users who may see the task before or after the change.
 A comment line every KEEPALIVE_SECONDS keeps proxies from closing an idle
-stream. The session is checked again every RECHECK_SECONDS, so a stream
-ends soon after logout, revocation or a change of the user's groups.
+stream. The session is checked again at the first event or keepalive after
+RECHECK_SECONDS, so a stream ends within RECHECK_SECONDS + KEEPALIVE_SECONDS
+(45 s) of logout, revocation or a change of the user's groups.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ log = structlog.get_logger("taskdash.api")
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 KEEPALIVE_SECONDS = 15.0
-RECHECK_SECONDS = 60.0
+RECHECK_SECONDS = 30.0
 RETRY_MILLISECONDS = 3000
 
 # Returns the visibility of the stream's user now, or raises NotLoggedIn when the session ended.
@@ -95,7 +96,8 @@ def parse_last_event_id(value: str | None, instance_id: str) -> int | None:
     if value is None or not value.strip():
         return None
     instance, _, number = value.strip().rpartition(".")
-    if instance != instance_id or not number.isdigit():
+    # isdigit() alone also accepts digits such as "²", which int() rejects.
+    if instance != instance_id or not (number.isascii() and number.isdigit()):
         return 0
     return int(number)
 

@@ -236,6 +236,10 @@ OPERATIONS: dict[str, tuple[Operation, ErrId]] = {
 }
 
 
+# The read-only operations, the only ones a GET may run.
+GET_OPERATIONS = frozenset({"getunclaimedtasks", "getusertasks"})
+
+
 def error_body(errid: ErrId) -> bytes:
     return go_json({"errid": int(errid), "errmsg": error_message(errid, "zh")})
 
@@ -252,7 +256,7 @@ async def rpost_task(request: Request) -> Response:
     unexpected_errid = ErrId.BAD_REQUEST
     try:
         if request.method not in ("GET", "POST"):
-            raise InvalidRequest(f"method {request.method} is not supported: use POST (or GET with a query string)")
+            raise InvalidRequest(f"method {request.method} is not supported: use POST (or GET for a read operation)")
         fields = await read_fields(request)
         operation_name = fields.get("operation", "").strip()
         if not operation_name:
@@ -264,6 +268,10 @@ async def rpost_task(request: Request) -> Response:
                 "GetUnclaimedTasks, GetUserTasks, ClaimTask, TaskBind, AssignTask, ReleaseTask, SubmitTask, "
                 "ApproveTask, RejectTask, SetChecker"
             )
+        if request.method == "GET" and operation_name.lower() not in GET_OPERATIONS:
+            # Browsers send the SameSite=Lax session cookie with a GET that another site starts, so a GET
+            # that changed data would let any page act for a logged-in user.
+            raise InvalidRequest(f"operation {operation_name[:64]!r} changes data: send it with POST, not GET")
         operation, unexpected_errid = entry
         body = await operation(LegacyCall(fields, request, cookies, runtime))
         errid = ErrId.SUCCESS

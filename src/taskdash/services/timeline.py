@@ -3,9 +3,12 @@
 The counts come from the store's last-heartbeat times that the liveness
 refresh reads about once a second. So every instance that shares the store
 counts the same heartbeats, even though each NSQ message reaches only one
-instance. A heartbeat counts once each time the stored time advances; the
-intake writes a service's heartbeat at most once per `heartbeat_resolution`,
-so faster senders are counted at that rate.
+instance. A heartbeat counts once each time the stored time advances
+between two reads. The intake writes a service's heartbeat at most once per
+`heartbeat_resolution`, and the reads come about once a second, so the
+counts are approximate: a sender of one heartbeat per second shows about 5
+to 10 per 10-second bucket. The chart shows when heartbeats arrived and
+when they stopped, not an exact count.
 
 Memory is one byte per bucket and service: 60 buckets for 50,000 services
 take about 3 MB.

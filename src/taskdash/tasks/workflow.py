@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 import structlog
 
@@ -59,6 +60,19 @@ def _raise_for(outcome: str, task_id: str, user: str, limit: int) -> None:
         raise InvalidStateChange(f"task {task_id!r} is not in status notget")
 
 
+@dataclass(frozen=True, slots=True)
+class Owners:
+    """The owner fields of a task, for change events."""
+
+    user: str = ""
+    checker: str = ""
+    group_id: str = ""
+
+
+# A claimed task was unclaimed before, without owners.
+UNCLAIMED = Owners()
+
+
 class Workflow:
     """The workflow operations; each successful change is published to `events` when it is given."""
 
@@ -79,7 +93,7 @@ class Workflow:
         _raise_for(outcome, task_id, actor.username, self._max_in_work)
         log.info("task_claimed", task_id=task_id, user=actor.username)
         assert task is not None
-        self._publish(task, "claim", actor, NOTGET)
+        self._publish(task, "claim", actor, NOTGET, UNCLAIMED)
         return task
 
     async def assign(
@@ -91,8 +105,11 @@ class Workflow:
         within a group they belong to; admins may assign anywhere.
         """
         await self._check_assignment(actor, username, checker, group)
-        # Read for the change event only: subscribers who saw the task under its old owners learn that it moved.
-        before = await self._store.get_task(task_id) if self._events else None
+        before = await self._store.get_task(task_id)
+        # A task the actor may not see is reported as not found, so that no manager moves, or learns about,
+        # the tasks of other groups. The event below also needs the previous owners.
+        if before is None or not listing.is_visible(await listing.visibility_for(self._store, actor), before):
+            raise TaskNotFound(f"task {task_id!r} not found")
 
         request = ClaimRequest(
             task_id=task_id, user=username, actor=actor.username, at=time.time(), checker=checker,
@@ -103,7 +120,7 @@ class Workflow:
         _raise_for(outcome, task_id, username, self._max_in_work)
         log.info("task_assigned", task_id=task_id, user=username, checker=checker, group=group, actor=actor.username)
         assert task is not None
-        self._publish(task, "assign", actor, before.status if before else NOTGET, before)
+        self._publish(task, "assign", actor, before.status, before)
         return task
 
     async def claim_next(
@@ -141,7 +158,7 @@ class Workflow:
                 outcome, task = await self._store.change_owner(request)
                 if outcome == ClaimOutcome.DONE and task is not None:
                     log.info("task_claimed", task_id=task.task_id, user=actor.username, next_task=True, lost=lost)
-                    self._publish(task, "claim", actor, NOTGET)
+                    self._publish(task, "claim", actor, NOTGET, UNCLAIMED)
                     return task
                 if outcome == ClaimOutcome.LIMIT_REACHED:
                     _raise_for(outcome, candidate.task_id, actor.username, self._max_in_work)
@@ -149,8 +166,10 @@ class Workflow:
         raise AlreadyClaimed(f"other users claimed each of the {lost} matching tasks tried first; try again")
 
     async def release(self, actor: User, task_id: str) -> TaskRecord:
+        # Read for the change event only: release clears the owners that the event reports as previous.
+        before = await self._store.get_task(task_id) if self._events else None
         task = await actions.release(self._store, actor, task_id)
-        self._publish(task, "release", actor, RUNNING)
+        self._publish(task, "release", actor, RUNNING, before)
         return task
 
     async def submit(self, actor: User, task_id: str) -> TaskRecord:
@@ -175,12 +194,13 @@ class Workflow:
         return task
 
     def _publish(
-        self, task: TaskRecord, action: str, actor: User, previous_status: str, before: TaskRecord | None = None
+        self, task: TaskRecord, action: str, actor: User, previous_status: str,
+        before: TaskRecord | Owners | None = None,
     ) -> None:
         """Publish the change of `task`; `before` gives its previous owners when the action changed them."""
         if self._events is None:
             return
-        previous = before or task
+        previous: TaskRecord | Owners = before or task
         self._events.publish(TASK, {
             "task_id": task.task_id, "service_url": task.service_url, "status": task.status, "user": task.user,
             "checker": task.checker, "group_id": task.group_id, "version": task.version, "action": action,

@@ -55,6 +55,7 @@ def test_last_event_id_parsing() -> None:
     assert parse_last_event_id("c3d4.17", "a1b2") == 0
     assert parse_last_event_id("17", "a1b2") == 0
     assert parse_last_event_id("a1b2.junk", "a1b2") == 0
+    assert parse_last_event_id("a1b2.\u00b2", "a1b2") == 0
 
 
 async def test_stream_filters_and_keeps_alive() -> None:

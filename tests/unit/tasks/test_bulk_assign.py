@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskdash.errors import ErrId, InvalidRequest, PermissionDenied, UserNotFound
+from taskdash.errors import ErrId, InvalidRequest, PermissionDenied, TaskNotFound, UserNotFound
 from taskdash.store.records import TaskQuery, TaskRecord, User
 from taskdash.store.sqlite.repository import SQLiteRepository
 from taskdash.tasks.bulk import MAX_BULK_TASKS, BulkTarget
@@ -198,3 +198,12 @@ async def test_group_without_editors_rejected(workflow: Workflow) -> None:
 async def test_invalid_requests_rejected(workflow: Workflow, target: BulkTarget, selection: dict) -> None:
     with pytest.raises(InvalidRequest):
         await workflow.bulk_assign(account("root"), target, dry_run=True, **selection)
+
+
+async def test_assign_invisible_task_not_found(workflow: Workflow, store: SQLiteRepository) -> None:
+    await workflow.claim(account("carol"), "t000")
+
+    with pytest.raises(TaskNotFound):
+        await workflow.assign(account("mia"), "t000", "alice")
+
+    assert (await store.get_task("t000")).user == "carol"

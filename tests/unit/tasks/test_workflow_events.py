@@ -98,3 +98,23 @@ async def test_review_cycle_published(workflow: Workflow, bus: EventBus) -> None
     assert [event["action"] for event in events] == ["submit", "reject", "submit", "approve"]
     assert [event["status"] for event in events] == ["checking", "running", "checking", "finish"]
     assert [event["previous_status"] for event in events] == ["running", "checking", "running", "checking"]
+
+
+async def test_release_names_previous_user(workflow: Workflow, bus: EventBus) -> None:
+    await workflow.claim(account("alice"), "t1")
+    subscription = bus.subscribe()
+
+    await workflow.release(account("alice"), "t1")
+
+    [event] = published(subscription)
+    assert event["user"] == ""
+    assert event["previous_user"] == "alice"
+
+
+async def test_claim_has_no_previous_user(workflow: Workflow, bus: EventBus) -> None:
+    subscription = bus.subscribe()
+
+    await workflow.claim(account("alice"), "t1")
+
+    [event] = published(subscription)
+    assert event["previous_user"] == ""
