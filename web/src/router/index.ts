@@ -26,6 +26,8 @@ export function homeFor(session: ReturnType<typeof useSessionStore>): RouteLocat
 
 export function pageTitle(route: RouteLocationNormalized): string {
   const t = i18n.global.t
+  // Before the first navigation ends, the route has no meta yet, and t(undefined) throws.
+  if (!route.meta.title) return t('app.titleSuffix')
   return `${t(route.meta.title)} · ${t('app.titleSuffix')}`
 }
 

@@ -96,4 +96,10 @@ describe('pageTitle', () => {
     expect(pageTitle(router.currentRoute.value)).toBe('Task hall · TaskDash task management')
     i18n.global.locale.value = 'zh-CN'
   })
+
+  it('names only the app before the first navigation', () => {
+    const { router } = createTestApp(makeSession())
+
+    expect(pageTitle(router.currentRoute.value)).toBe('TaskDash 任务管理')
+  })
 })
