@@ -43,7 +43,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     return report
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread while it is
+# open, and tests of other folders that call asyncio.run() would fail after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not DASHBOARD_INDEX.exists():
         pytest.fail(f"{DASHBOARD_INDEX} not found: run `make web` to build the dashboard first", pytrace=False)

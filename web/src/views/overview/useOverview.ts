@@ -131,13 +131,14 @@ export function useOverview() {
 
   const statusOption = computed<ChartOption>(() => ({
     tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
-    legend: { type: 'scroll', bottom: 0 },
+    // A plain legend wraps onto a second line, so every status stays visible in the longer English names.
+    legend: { bottom: 0 },
     series: [
       {
         type: 'pie',
         name: t('overview.statusSeries'),
         radius: ['40%', '68%'],
-        center: ['50%', '44%'],
+        center: ['50%', '42%'],
         label: { show: false },
         data: statusCards.value
           .filter((card) => card.count > 0)
