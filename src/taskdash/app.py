@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    # Health answers with its own bodies, and the legacy endpoint is not in the OpenAPI document.
+    # Health routes return bodies of their own, and the legacy endpoint is not in the OpenAPI document.
     app.include_router(health.router)
     app.include_router(legacy.router)
     for module in (sessions, users, services, tasks, bulk_assign, stats, dead_letters, events, intake):

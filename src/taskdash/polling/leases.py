@@ -3,7 +3,7 @@
 Time is cut into terms of `lease_seconds`. An instance may poll a service
 during a term when it holds that term's lease, a row (service URL, term,
 owner) that only the first insert creates. An insert is atomic on SQLite,
-MongoDB and FerretDB alike, so exactly one instance holds each term.
+MongoDB and FerretDB alike, so exactly one instance gets each term.
 
 The holder of the current term asks for the next one half a term before it
 starts; the other instances ask only once it has started. So a live
