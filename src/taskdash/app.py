@@ -31,7 +31,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="TaskDash",
         version=__version__,
-        docs_url="/api/docs",
+        # /api/docs is served by taskdash.api.webapp, from Swagger UI files in the package when they are built.
+        docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,

@@ -166,3 +166,27 @@ def test_missing_dist_keeps_asset_404(monkeypatch: pytest.MonkeyPatch, tmp_path:
     response = client.get("/assets/index-abc123.js")
 
     assert response.status_code == 404
+
+
+def test_docs_use_packaged_swagger_ui(client: TestClient, dist: Path) -> None:
+    (dist / "swagger-ui").mkdir()
+    (dist / "swagger-ui" / "swagger-ui-bundle.js").write_text("// swagger ui\n")
+    (dist / "swagger-ui" / "swagger-ui.css").write_text("/* swagger ui */\n")
+
+    page = client.get("/api/docs")
+    script = client.get("/swagger-ui/swagger-ui-bundle.js")
+
+    assert page.status_code == 200
+    assert "/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "/api/openapi.json" in page.text
+    assert "cdn.jsdelivr.net" not in page.text
+    assert script.text == "// swagger ui\n"
+
+
+def test_docs_fall_back_to_cdn_unbuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    client = client_for(monkeypatch, tmp_path, tmp_path / "not-built")
+
+    page = client.get("/api/docs")
+
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" in page.text

@@ -17,7 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
@@ -78,6 +79,18 @@ def install_web(app: FastAPI, dist_dir: Path | None = None) -> None:
         if not index.is_file():
             return PlainTextResponse(NOT_BUILT_MESSAGE, status_code=503, headers={"cache-control": "no-store"})
         return FileResponse(index, media_type="text/html", headers={"cache-control": REVALIDATE_CACHE_CONTROL})
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        # `make web` copies Swagger UI into the dist folder; without it the page falls back to FastAPI's CDN.
+        local_files = {}
+        if (dist() / "swagger-ui" / "swagger-ui-bundle.js").is_file():
+            local_files = {
+                "swagger_js_url": "/swagger-ui/swagger-ui-bundle.js",
+                "swagger_css_url": "/swagger-ui/swagger-ui.css",
+                "swagger_favicon_url": "/favicon.svg",
+            }
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "", title=f"{app.title} API", **local_files)
 
     @app.api_route("/assets/{asset_path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def asset(asset_path: str) -> FileResponse:
