@@ -20,7 +20,8 @@ def stages() -> list[Stage]:
 def vite_out_dir() -> str:
     """Return build.outDir of web/vite.config.ts, relative to web/."""
     config = (ROOT / "web" / "vite.config.ts").read_text(encoding="utf-8")
-    match = re.search(r"outDir:\s*fileURLToPath\(new URL\('([^']+)',\s*import\.meta\.url\)\)", config)
+    # Either `outDir: fileURLToPath(...)` inside build, or `const outDir = fileURLToPath(...)` above it.
+    match = re.search(r"outDir\s*[:=]\s*fileURLToPath\(new URL\('([^']+)',\s*import\.meta\.url\)\)", config)
     assert match, "web/vite.config.ts sets no outDir with fileURLToPath(new URL(...))"
     return match.group(1)
 
