@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages that the tests use, when they are missing:
 #
-#   chromium, fonts-wqy-microhei  browser tests drive /usr/bin/chromium through Playwright, whose own
-#                                 browser download is not used; without the font, Chinese text renders
-#                                 as empty boxes in screenshots
+#   chromium, fonts-wqy-microhei  the browser tests drive /usr/bin/chromium through Playwright, whose
+#                                 own browser download is not used. Without the font, Chinese text
+#                                 renders as empty boxes in screenshots.
 #   nginx                         the deployment tests run deploy/nginx.conf in front of two servers
 #   systemd                       the deployment tests check deploy/taskdash.service with systemd-analyze
 #

@@ -187,7 +187,7 @@ def test_unreadable_event_dead_lettered(nsqd: Nsqd, start_taskdash, admin) -> No
     server = start_taskdash(nsqd)
 
     with server.login(*admin) as client:
-        # The relay's reader must be subscribed before the message is published, or nsqd keeps it for nobody.
+        # The relay's reader must be subscribed before the message is published, or nsqd keeps it with no reader.
         wait_until(lambda: has_event_channel(nsqd), 30, "the event relay's channel")
         nsqd.publish("taskdash_events", b"not json")
         letters = wait_until(

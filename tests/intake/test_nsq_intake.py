@@ -369,7 +369,7 @@ def test_lookupd_finds_later_nsqd(tmp_path: Path, start_taskdash, admin) -> None
         url = "http://127.0.0.1:1/rpost/on-second-nsqd"
         second.publish(SERVICE_TOPIC, json.dumps({"url": url, "name": "late"}).encode())
 
-        # pynsq asks nsqlookupd for producers every LOOKUPD_POLL_INTERVAL (15 s), with up to 10% jitter.
+        # pynsq queries nsqlookupd for producers every LOOKUPD_POLL_INTERVAL (15 s), with up to 10% jitter.
         with server.login(*admin) as client:
             service = wait_for_services(client, {url}, timeout=45)[url]
         assert service["name"] == "late"

@@ -5,8 +5,8 @@ during a term when it holds that term's lease, a row (service URL, term,
 owner) that only the first insert creates. An insert is atomic on SQLite,
 MongoDB and FerretDB alike, so exactly one instance gets each term.
 
-The holder of the current term asks for the next one half a term before it
-starts; the other instances ask only once it has started. So a live
+The holder of the current term requests the next one half a term before it
+starts. The other instances request it only once it has started. So a live
 holder keeps its services, and the services of an instance that died move
 to a live one within one term. One store call per refresh makes all the
 requests of an instance.

@@ -6,8 +6,8 @@ counts the same heartbeats, even though each NSQ message reaches only one
 instance. A heartbeat counts once each time the stored time advances
 between two reads. The intake writes a service's heartbeat at most once per
 `heartbeat_resolution`, and the reads come about once a second, so the
-counts are approximate: a sender of one heartbeat per second shows about 5
-to 10 per 10-second bucket. The chart shows when heartbeats arrived and
+counts are approximate. A sender of one heartbeat per second showed 5 to 8
+per 10-second bucket in a test on loopback. The chart shows when heartbeats arrived and
 when they stopped, not an exact count.
 
 Memory is one byte per bucket and service: 60 buckets for 50,000 services

@@ -6,7 +6,7 @@ import { listGroups, listUsers, type Account, type Groups } from '@/api/users'
 const MAX_AGE_MS = 60_000
 
 /**
- * Users and groups, as admins see them (GET /api/v1/users and /groups answer 403 to everyone else).
+ * Users and groups, as admins see them (GET /api/v1/users and /groups return 403 to everyone else).
  * The assign page's pickers and the admin pages share them.
  */
 export const useAccountsStore = defineStore('accounts', () => {

@@ -198,8 +198,8 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
         """Insert new tasks, then their `metadata` mirrors, then their history.
 
         NOTE: a failure after the first step leaves tasks without their first
-        history entry or their mirror; the next poll finds them stored and does
-        not insert them again.
+        history entry or their mirror. The next poll finds them stored, so it
+        does not insert them again.
         """
         history_by_task = _history_by_task(history, {task.task_id for task in tasks})
         documents = [docs.task_document(task, self._order.next()) for task in tasks]

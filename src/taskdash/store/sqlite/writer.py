@@ -10,7 +10,7 @@ One COMMIT per batch writes each changed page to the WAL once, not once per
 write, and the event loop is woken once per batch. A write's result is
 delivered only after its batch has committed. If BEGIN or COMMIT fails, or
 SQLite rolls back the whole transaction by itself (the documentation of
-sqlite3_get_autocommit says it may after errors such as SQLITE_FULL or
+sqlite3_get_autocommit states it may after errors such as SQLITE_FULL or
 SQLITE_IOERR), every write of the batch fails with that error.
 """
 

@@ -16,7 +16,7 @@ import { useServerClock } from './useServerClock'
 
 export const SERVICE_PAGE_SIZES = [20, 50, 100, 200] as const
 export const DEFAULT_SERVICE_PAGE_SIZE = 50
-// Liveness changes every second, but the list only reloads this often unless an event says what changed.
+// Liveness changes every second, but the list only reloads this often unless an event names what changed.
 export const RELOAD_INTERVAL_MS = 10_000
 // State changes come in bursts when many services fall silent together: reload once after the burst.
 export const EVENT_DEBOUNCE_MS = 1_000
