@@ -42,7 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Health routes return bodies of their own, and the legacy endpoint is not in the OpenAPI document.
     app.include_router(health.router)
     app.include_router(legacy.router)
-    for module in (sessions, users, services, tasks, bulk_assign, stats, dead_letters, events, intake):
+    # Routes are matched in order, at a few microseconds per route tried, so the task routes, which serve
+    # most requests of a busy dashboard, come first.
+    for module in (tasks, bulk_assign, sessions, users, services, stats, dead_letters, events, intake):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     # Last, because its history fallback returns index.html for every GET that no route above matches.

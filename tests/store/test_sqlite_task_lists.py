@@ -10,6 +10,7 @@ import pytest
 from taskdash.store.records import ClaimRequest, TaskQuery, TaskRecord, TaskSort, TaskSortField, TaskVisibility
 from taskdash.store.sqlite.repository import SQLiteRepository, _count_sql, _find_sql
 from taskdash.store.sqlite.schema import MIGRATIONS, migrate, split_statements
+from taskdash.store.sqlite.task_json import task_json_select
 
 URL_A = "http://127.0.0.1:8001/rpost/a"
 T0 = 1_700_000_000.0
@@ -58,6 +59,17 @@ async def test_unclaimed_page_uses_type_index(
     plan = query_plan(lists_store.path, sql, params)
 
     assert index in plan
+    assert "TEMP B-TREE" not in plan
+
+
+async def test_json_page_uses_type_index(lists_store: SQLiteRepository) -> None:
+    query = TaskQuery(status="notget", data_type="2", visible=EDITOR_VISIBILITY)
+    sort = TaskSort(TaskSortField.UPDATED_AT, descending=True)
+
+    sql, params = _find_sql(query, sort, 51, None, task_json_select(sort))
+    plan = query_plan(lists_store.path, sql, params)
+
+    assert "task_status_type_updated_idx" in plan
     assert "TEMP B-TREE" not in plan
 
 

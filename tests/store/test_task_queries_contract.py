@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from taskdash.errors import InvalidRequest
@@ -17,6 +18,7 @@ from taskdash.store.records import (
     TaskSortField,
     TaskVisibility,
 )
+from taskdash.store.task_json import task_json
 
 URL_A = "http://127.0.0.1:8001/rpost/a"
 URL_B = "http://127.0.0.1:8002/rpost/b"
@@ -132,6 +134,65 @@ async def test_find_tasks_returns_whole_records(store: Repository) -> None:
     tasks, _ = await store.find_tasks(TaskQuery(), TaskSort(), 10)
 
     assert tasks == [record]
+
+
+async def test_task_json_page_matches_records(store: Repository) -> None:
+    records = [
+        task("plain"),
+        task(
+            "full/ü", status="running", data_type="2", description='标注 "quoted" \\ back\tslash\n \x01 control',
+            service_status="running", reserved="no", project_id="p1", instance_id="i1", url="http://x.invalid/t",
+            create_time="2024-01-01", extra={"nested": {"list": [1, 2.5, None, True]}, "big": 2**62, "float": 0.1},
+            user="alice", checker="carol", group_id="g1", missing=True, fingerprint="not exposed", version=7,
+            created_at=T0 + 0.123456, updated_at=T0 + 1 / 3, claimed_at=1_764_892_800.1234567,
+        ),
+    ]
+    await store.insert_tasks(records, [])
+
+    page = await store.task_json_page(TaskQuery(include_missing=True), TaskSort(), 10)
+
+    assert [orjson.loads(document) for document in page.tasks] == [orjson.loads(task_json(r)) for r in records]
+    assert page.total == 2
+    assert page.next_cursor is None
+
+
+async def test_task_json_page_keeps_float_times_exact(store: Repository) -> None:
+    times = [T0 + 0.1, T0 + 0.30000000000000004, T0 + 1 / 3, 1e-7, 1_764_892_800.1234567]
+    await store.insert_tasks([task(f"t{i}", created_at=at, claimed_at=at) for i, at in enumerate(times)], [])
+
+    page = await store.task_json_page(TaskQuery(), TaskSort(TaskSortField.TASK_ID), 10)
+
+    assert [orjson.loads(document)["created_at"] for document in page.tasks] == times
+    assert [orjson.loads(document)["claimed_at"] for document in page.tasks] == times
+
+
+async def test_task_json_page_cursor_continues(store: Repository) -> None:
+    await store.insert_tasks([task(f"t{i}", created_at=T0 + i, data_type=str(i % 2)) for i in range(7)], [])
+    query = TaskQuery(data_type="1")
+    sort = TaskSort(TaskSortField.CREATED_AT, descending=True)
+
+    first = await store.task_json_page(query, sort, 2)
+    second = await store.task_json_page(query, sort, 2, first.next_cursor)
+
+    assert [orjson.loads(document)["task_id"] for document in first.tasks] == ["t5", "t3"]
+    assert [orjson.loads(document)["task_id"] for document in second.tasks] == ["t1"]
+    assert (first.total, second.total) == (3, 3)
+    assert second.next_cursor is None
+
+
+async def test_task_json_page_same_cursor_as_find_tasks(store: Repository) -> None:
+    await store.insert_tasks([task(f"t{i}", updated_at=T0 + i / 7) for i in range(5)], [])
+    sort = TaskSort(TaskSortField.UPDATED_AT)
+
+    page = await store.task_json_page(TaskQuery(), sort, 3)
+    _, cursor = await store.find_tasks(TaskQuery(), sort, 3)
+
+    assert page.next_cursor == cursor
+
+
+async def test_task_json_page_invalid_cursor_rejected(store: Repository) -> None:
+    with pytest.raises(InvalidRequest, match="invalid cursor"):
+        await store.task_json_page(TaskQuery(), TaskSort(), 1, "not-a-cursor")
 
 
 # Filters and counts.

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from taskdash.api.deps import CurrentUser, RuntimeDep
 from taskdash.api.errors import request_language
-from taskdash.api.tasks import MAX_FILTER_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_URL_LENGTH
+from taskdash.api.task_params import TaskFilterFields
+from taskdash.api.tasks import MAX_ID_LENGTH, MAX_NAME_LENGTH
 from taskdash.errors import error_message
 from taskdash.store.records import TaskQuery
 from taskdash.tasks.bulk import MAX_BULK_TASKS, BulkItem, BulkTarget
@@ -19,23 +20,11 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 TaskId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
-class BulkFilterIn(BaseModel):
+class BulkFilterIn(TaskFilterFields):
     """The filter of the task list; an empty field does not filter."""
 
-    status: str = Field("", max_length=MAX_NAME_LENGTH)
-    data_type: str = Field("", max_length=MAX_FILTER_LENGTH)
-    service_url: str = Field("", max_length=MAX_URL_LENGTH)
-    user: str = Field("", max_length=MAX_NAME_LENGTH)
-    checker: str = Field("", max_length=MAX_NAME_LENGTH)
-    group_id: str = Field("", max_length=MAX_NAME_LENGTH)
-    text: str = Field("", max_length=MAX_FILTER_LENGTH, description="Substring of the task id or description")
-
     def query(self) -> TaskQuery:
-        return TaskQuery(
-            status=self.status, data_type=self.data_type,
-            service_urls=(self.service_url,) if self.service_url else None, user=self.user, checker=self.checker,
-            group_id=self.group_id, text=self.text,
-        )
+        return self.to_task_query(include_missing=False)
 
 
 class BulkAssignIn(BaseModel):

@@ -29,7 +29,12 @@ def sort_value(task: TaskRecord, sort: TaskSort) -> float | str:
 
 def encode_cursor(sort: TaskSort, last: TaskRecord) -> str:
     """Return the cursor of the page that follows the row `last`."""
-    document = {"key": sort.key.value, "desc": sort.descending, "value": sort_value(last, sort), "id": last.task_id}
+    return cursor_after(sort, sort_value(last, sort), last.task_id)
+
+
+def cursor_after(sort: TaskSort, value: float | str, task_id: str) -> str:
+    """Return the cursor of the page that follows the row with sort value `value` and id `task_id`."""
+    document = {"key": sort.key.value, "desc": sort.descending, "value": value, "id": task_id}
     return base64.urlsafe_b64encode(orjson.dumps(document)).decode().rstrip("=")
 
 

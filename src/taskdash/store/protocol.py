@@ -24,6 +24,7 @@ from taskdash.store.records import (
     TaskSort,
     User,
 )
+from taskdash.store.task_json import TaskJsonPage
 
 # Columns that `task_columns` can return, in the caller's order.
 TASK_COLUMNS = frozenset(
@@ -129,6 +130,11 @@ class Repository(Protocol):
         from an earlier call with the same sort (see `taskdash.store.paging`);
         an invalid one raises InvalidRequest.
         """
+
+    async def task_json_page(
+        self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
+    ) -> TaskJsonPage:
+        """Return a page of `find_tasks` as JSON objects (see `taskdash.store.task_json`), with `count_tasks`."""
 
     async def count_tasks(self, query: TaskQuery) -> int:
         """Return the number of tasks that match `query`."""

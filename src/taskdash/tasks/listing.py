@@ -8,27 +8,18 @@ see every task. A user with several roles gets the union of their rules.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from taskdash.accounts.roles import Role, has_role
 from taskdash.errors import InvalidRequest, TaskNotFound
 from taskdash.store.protocol import Repository
 from taskdash.store.records import HistoryEntry, TaskQuery, TaskRecord, TaskSort, TaskVisibility, User
+from taskdash.store.task_json import TaskJsonPage
 from taskdash.tasks.status import NOTGET
 
 MAX_PAGE_SIZE = 500
 EXTRA_EXPORT_PAGES = 10
-
-
-@dataclass(slots=True)
-class TaskPage:
-    """One page of a task list; `total` counts every matching task, not only this page."""
-
-    tasks: list[TaskRecord]
-    next_cursor: str | None
-    total: int
 
 
 async def visibility_for(store: Repository, actor: User) -> TaskVisibility | None:
@@ -67,15 +58,12 @@ def owner_visible(visible: TaskVisibility | None, status: str, user: str, checke
 
 async def list_tasks(
     store: Repository, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
-) -> TaskPage:
-    """Return one page of the tasks that match `query` and that `actor` may see."""
+) -> TaskJsonPage:
+    """Return one page of the tasks that match `query` and that `actor` may see, as JSON objects."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"invalid limit {limit}: use 1 to {MAX_PAGE_SIZE}")
     visible_query = await restrict_to_visible(store, actor, query)
-    (tasks, next_cursor), total = await asyncio.gather(
-        store.find_tasks(visible_query, sort, limit, cursor), store.count_tasks(visible_query)
-    )
-    return TaskPage(tasks, next_cursor, total)
+    return await store.task_json_page(visible_query, sort, limit, cursor)
 
 
 async def task_pages(

@@ -35,6 +35,7 @@ from taskdash.errors import (
 )
 from taskdash.store.protocol import ClaimOutcome, Repository
 from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort, User
+from taskdash.store.task_json import TaskJsonPage
 from taskdash.tasks import actions, bulk, listing, stats
 from taskdash.tasks.status import CHECKING, NOTGET, RUNNING
 
@@ -211,7 +212,7 @@ class Workflow:
 
     async def list_tasks(
         self, actor: User, query: TaskQuery, sort: TaskSort, limit: int, cursor: str | None = None
-    ) -> listing.TaskPage:
+    ) -> TaskJsonPage:
         return await listing.list_tasks(self._store, actor, query, sort, limit, cursor)
 
     def task_pages(self, actor: User, query: TaskQuery, sort: TaskSort) -> AsyncIterator[list[TaskRecord]]:

@@ -1,12 +1,12 @@
-"""The task list's JSON, written straight from records, against the TaskPageOut response model."""
+"""The task JSON that the REST API passes through, against the TaskOut and TaskPageOut response models."""
 
 from __future__ import annotations
 
 import orjson
 
-from taskdash.api.tasks import TaskPageOut, task_out, task_page_response, task_response
+from taskdash.api.tasks import TaskOut, TaskPageOut, task_out, task_page_response, task_response
 from taskdash.store.records import TaskRecord
-from taskdash.tasks.listing import TaskPage
+from taskdash.store.task_json import TASK_JSON_FIELDS, TaskJsonPage, task_json
 
 T0 = 1_733_350_000.123456
 
@@ -26,33 +26,35 @@ def records() -> list[TaskRecord]:
     ]
 
 
-def model_json(page: TaskPage) -> bytes:
-    model = TaskPageOut(tasks=[task_out(task) for task in page.tasks], next_cursor=page.next_cursor, total=page.total)
+def json_page(next_cursor: str | None, total: int) -> TaskJsonPage:
+    return TaskJsonPage([task_json(record) for record in records()], next_cursor, total)
+
+
+def model_json(next_cursor: str | None, total: int) -> bytes:
+    model = TaskPageOut(tasks=[task_out(record) for record in records()], next_cursor=next_cursor, total=total)
     return model.model_dump_json().encode()
 
 
+def test_task_out_fields_match_task_json() -> None:
+    assert tuple(TaskOut.model_fields) == TASK_JSON_FIELDS
+
+
 def test_page_matches_response_model() -> None:
-    page = TaskPage(records(), next_cursor="abc", total=12)
-
-    response = task_page_response(page)
-
-    assert response.body == model_json(page)
+    assert task_page_response(json_page("abc", 12)).body == model_json("abc", 12)
 
 
 def test_last_page_matches_response_model() -> None:
-    page = TaskPage(records(), next_cursor=None, total=2)
-
-    assert task_page_response(page).body == model_json(page)
+    assert task_page_response(json_page(None, 2)).body == model_json(None, 2)
 
 
 def test_page_omits_fingerprint() -> None:
-    body = orjson.loads(task_page_response(TaskPage(records(), None, 2)).body)
+    body = orjson.loads(task_page_response(json_page(None, 2)).body)
 
     assert all("fingerprint" not in task for task in body["tasks"])
 
 
 def test_page_media_type_json() -> None:
-    response = task_page_response(TaskPage([], None, 0))
+    response = task_page_response(TaskJsonPage([], None, 0))
 
     assert response.media_type == "application/json"
     assert orjson.loads(response.body) == {"tasks": [], "next_cursor": None, "total": 0}

@@ -886,11 +886,6 @@ export interface components {
              */
             checker: string;
         };
-        /**
-         * SortOrder
-         * @enum {string}
-         */
-        SortOrder: "asc" | "desc";
         /** StateCounts */
         StateCounts: {
             /**
@@ -1040,11 +1035,6 @@ export interface components {
              */
             total: number;
         };
-        /**
-         * TaskSortField
-         * @enum {string}
-         */
-        TaskSortField: "created_at" | "updated_at" | "task_id";
         /** TimelineBucket */
         TimelineBucket: {
             /**
@@ -1577,8 +1567,6 @@ export interface operations {
     list_tasks_api_v1_tasks_get: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string | null;
                 status?: string;
                 data_type?: string;
                 service_url?: string;
@@ -1588,8 +1576,11 @@ export interface operations {
                 /** @description Substring of the task id or description */
                 text?: string;
                 include_missing?: boolean;
-                sort?: components["schemas"]["TaskSortField"];
-                order?: components["schemas"]["SortOrder"];
+                sort?: "created_at" | "updated_at" | "task_id";
+                order?: "asc" | "desc";
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1760,8 +1751,8 @@ export interface operations {
                 /** @description Substring of the task id or description */
                 text?: string;
                 include_missing?: boolean;
-                sort?: components["schemas"]["TaskSortField"];
-                order?: components["schemas"]["SortOrder"];
+                sort?: "created_at" | "updated_at" | "task_id";
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;

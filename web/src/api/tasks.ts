@@ -5,9 +5,9 @@ export type Task = components['schemas']['TaskOut']
 export type TaskPage = components['schemas']['TaskPageOut']
 export type TaskDetail = components['schemas']['TaskDetailOut']
 export type HistoryEntry = components['schemas']['HistoryOut']
-export type TaskSortField = components['schemas']['TaskSortField']
-export type SortOrder = components['schemas']['SortOrder']
 export type TaskListQuery = NonNullable<paths['/api/v1/tasks']['get']['parameters']['query']>
+export type TaskSortField = NonNullable<TaskListQuery['sort']>
+export type SortOrder = NonNullable<TaskListQuery['order']>
 /** The filters and sort of a task list, shared by the list and its CSV export. */
 export type TaskFilter = Omit<TaskListQuery, 'limit' | 'cursor'>
 export type ClaimNextFilter = components['schemas']['ClaimNextIn']

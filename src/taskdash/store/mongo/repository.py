@@ -55,6 +55,7 @@ from taskdash.store.mongo.services import ServiceMethods
 from taskdash.store.protocol import TASK_COLUMNS, ClaimOutcome
 from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort
 from taskdash.store.paging import encode_cursor
+from taskdash.store.task_json import TaskJsonPage, task_json
 from taskdash.tasks.status import FINISH, NOTGET, RUNNING
 
 log = structlog.get_logger("taskdash.store.mongo")
@@ -336,6 +337,15 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
             return tasks, None
         del tasks[limit:]
         return tasks, encode_cursor(sort, tasks[-1])
+
+    async def task_json_page(
+        self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
+    ) -> TaskJsonPage:
+        # NOTE: MongoDB reads the page and the total separately, so a write between them can make them disagree.
+        (tasks, next_cursor), total = await asyncio.gather(
+            self.find_tasks(query, sort, limit, after_cursor), self.count_tasks(query)
+        )
+        return TaskJsonPage([task_json(task) for task in tasks], next_cursor, total)
 
     @store_operation("read")
     async def count_tasks(self, query: TaskQuery) -> int:

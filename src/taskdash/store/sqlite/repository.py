@@ -39,9 +39,11 @@ from taskdash.store.records import (
     TaskVisibility,
     User,
 )
-from taskdash.store.paging import decode_cursor, encode_cursor
+from taskdash.store.paging import cursor_after, decode_cursor, encode_cursor
 from taskdash.store.sqlite.schema import migrate
+from taskdash.store.sqlite.task_json import task_json_select
 from taskdash.store.sqlite.writer import BatchWriter
+from taskdash.store.task_json import TaskJsonPage
 from taskdash.tasks.status import FINISH, NOTGET, RUNNING
 
 log = structlog.get_logger("taskdash.store.sqlite")
@@ -165,8 +167,13 @@ def _filters_imply_visible(query: TaskQuery, visible: TaskVisibility) -> bool:
     )
 
 
-def _find_sql(query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None) -> tuple[str, list[Any]]:
-    """Return the SQL that selects up to `limit` tasks of `query` in `sort` order after `after_cursor`, and its parameters."""
+def _find_sql(
+    query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None, select: str = _TASK_SELECT
+) -> tuple[str, list[Any]]:
+    """Return the SQL that selects up to `limit` tasks of `query` in `sort` order after `after_cursor`, and its parameters.
+
+    `select` is the SELECT ... FROM task clause, by default the TaskRecord columns.
+    """
     where, params = _where(query)
     if after_cursor:
         condition, cursor_params = _after_cursor(sort, after_cursor)
@@ -177,7 +184,7 @@ def _find_sql(query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | 
     if sort.key is not TaskSortField.TASK_ID:
         order = f"{sort.key.value} {direction}, {order}"
     params.append(limit)
-    return f"{_TASK_SELECT}{where} ORDER BY {order} LIMIT ?", params
+    return f"{select}{where} ORDER BY {order} LIMIT ?", params
 
 
 def _count_sql(query: TaskQuery) -> tuple[str, list[Any]]:
@@ -588,6 +595,30 @@ class SQLiteRepository:
             return tasks, None
         del tasks[limit:]
         return tasks, encode_cursor(sort, tasks[-1])
+
+    async def task_json_page(
+        self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
+    ) -> TaskJsonPage:
+        # One row more than the page tells whether another page follows.
+        find_sql, find_params = _find_sql(query, sort, limit + 1, after_cursor, task_json_select(sort))
+        count_sql, count_params = _count_sql(query)
+
+        def work(connection: sqlite3.Connection) -> tuple[list[tuple[bytes, Any, str]], int]:
+            # One read transaction, so the total counts the same snapshot as the page.
+            connection.execute("BEGIN")
+            try:
+                rows = connection.execute(find_sql, find_params).fetchall()
+                total = connection.execute(count_sql, count_params).fetchone()[0]
+            finally:
+                connection.execute("COMMIT")
+            return rows, total
+
+        rows, total = await self._read(work)
+        next_cursor = None
+        if len(rows) > limit:
+            del rows[limit:]
+            next_cursor = cursor_after(sort, rows[-1][1], rows[-1][2])
+        return TaskJsonPage([row[0] for row in rows], next_cursor, total)
 
     async def count_tasks(self, query: TaskQuery) -> int:
         sql, params = _count_sql(query)
