@@ -10,7 +10,7 @@ import pytest
 from taskdash.store.records import ClaimRequest, TaskQuery, TaskRecord, TaskSort, TaskSortField, TaskVisibility
 from taskdash.store.sqlite.repository import SQLiteRepository, _count_sql, _find_sql
 from taskdash.store.sqlite.schema import MIGRATIONS, migrate, split_statements
-from taskdash.store.sqlite.task_json import task_json_select
+from taskdash.store.sqlite.task_json import TaskJsonCache, page_keys_select
 
 URL_A = "http://127.0.0.1:8001/rpost/a"
 T0 = 1_700_000_000.0
@@ -62,11 +62,11 @@ async def test_unclaimed_page_uses_type_index(
     assert "TEMP B-TREE" not in plan
 
 
-async def test_json_page_uses_type_index(lists_store: SQLiteRepository) -> None:
+async def test_json_page_keys_use_type_index(lists_store: SQLiteRepository) -> None:
     query = TaskQuery(status="notget", data_type="2", visible=EDITOR_VISIBILITY)
     sort = TaskSort(TaskSortField.UPDATED_AT, descending=True)
 
-    sql, params = _find_sql(query, sort, 51, None, task_json_select(sort))
+    sql, params = _find_sql(query, sort, 51, None, page_keys_select(sort))
     plan = query_plan(lists_store.path, sql, params)
 
     assert "task_status_type_updated_idx" in plan
@@ -225,3 +225,30 @@ def test_split_statements_keeps_trigger_whole() -> None:
 def test_split_statements_incomplete_rejected() -> None:
     with pytest.raises(ValueError, match="incomplete"):
         split_statements("CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1;")
+
+
+# The JSON cache of task pages.
+
+
+def test_json_cache_key_must_match() -> None:
+    cache = TaskJsonCache()
+    cache.put("t1", (2, T0), b'{"v":2}')
+
+    assert cache.get("t1", (2, T0)) == b'{"v":2}'
+    assert cache.get("t1", (3, T0)) is None
+    assert cache.get("t1", (2, T0 + 1)) is None
+    assert cache.get("t2", (2, T0)) is None
+
+
+def test_json_cache_evicts_oldest_entry() -> None:
+    cache = TaskJsonCache(max_entries=2)
+    cache.put("t1", (1, T0), b"1")
+    cache.put("t2", (1, T0), b"2")
+    cache.put("t1", (2, T0), b"1b")
+
+    cache.put("t3", (1, T0), b"3")
+
+    assert len(cache) == 2
+    assert cache.get("t1", (2, T0)) is None
+    assert cache.get("t2", (1, T0)) == b"2"
+    assert cache.get("t3", (1, T0)) == b"3"

@@ -190,6 +190,22 @@ async def test_task_json_page_same_cursor_as_find_tasks(store: Repository) -> No
     assert page.next_cursor == cursor
 
 
+async def test_task_json_page_follows_writes(store: Repository) -> None:
+    await store.insert_tasks([task("t1"), task("t2", created_at=T0 + 1)], [])
+    query = TaskQuery(include_missing=True)
+    await store.task_json_page(query, TaskSort(), 10)
+
+    # The same instant as the insert, so only the version distinguishes the claimed task from the stored one.
+    await store.change_owner(ClaimRequest(task_id="t1", user="alice", actor="alice", at=T0))
+    await store.set_missing(URL_A, ["t2"], True, T0 + 7)
+    page = await store.task_json_page(query, TaskSort(), 10)
+
+    records, _ = await store.find_tasks(query, TaskSort(), 10)
+    assert [orjson.loads(document) for document in page.tasks] == [orjson.loads(task_json(r)) for r in records]
+    assert orjson.loads(page.tasks[0])["user"] == "alice"
+    assert orjson.loads(page.tasks[1])["missing"] is True
+
+
 async def test_task_json_page_invalid_cursor_rejected(store: Repository) -> None:
     with pytest.raises(InvalidRequest, match="invalid cursor"):
         await store.task_json_page(TaskQuery(), TaskSort(), 1, "not-a-cursor")

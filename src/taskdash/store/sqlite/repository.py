@@ -41,7 +41,7 @@ from taskdash.store.records import (
 )
 from taskdash.store.paging import cursor_after, decode_cursor, encode_cursor
 from taskdash.store.sqlite.schema import migrate
-from taskdash.store.sqlite.task_json import task_json_select
+from taskdash.store.sqlite.task_json import TaskJsonCache, page_keys_select, read_json_page
 from taskdash.store.sqlite.writer import BatchWriter
 from taskdash.store.task_json import TaskJsonPage
 from taskdash.tasks.status import FINISH, NOTGET, RUNNING
@@ -249,6 +249,7 @@ class SQLiteRepository:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._reader_pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
+        self._task_json_cache = TaskJsonCache()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -600,25 +601,18 @@ class SQLiteRepository:
         self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
     ) -> TaskJsonPage:
         # One row more than the page tells whether another page follows.
-        find_sql, find_params = _find_sql(query, sort, limit + 1, after_cursor, task_json_select(sort))
+        keys_sql, keys_params = _find_sql(query, sort, limit + 1, after_cursor, page_keys_select(sort))
         count_sql, count_params = _count_sql(query)
 
-        def work(connection: sqlite3.Connection) -> tuple[list[tuple[bytes, Any, str]], int]:
-            # One read transaction, so the total counts the same snapshot as the page.
-            connection.execute("BEGIN")
-            try:
-                rows = connection.execute(find_sql, find_params).fetchall()
-                total = connection.execute(count_sql, count_params).fetchone()[0]
-            finally:
-                connection.execute("COMMIT")
-            return rows, total
+        def work(connection: sqlite3.Connection) -> tuple[list[bytes], list[tuple[str, int, float, Any]], int]:
+            return read_json_page(connection, self._task_json_cache, keys_sql, keys_params, count_sql, count_params)
 
-        rows, total = await self._read(work)
+        documents, rows, total = await self._read(work)
         next_cursor = None
         if len(rows) > limit:
-            del rows[limit:]
-            next_cursor = cursor_after(sort, rows[-1][1], rows[-1][2])
-        return TaskJsonPage([row[0] for row in rows], next_cursor, total)
+            del documents[limit:]
+            next_cursor = cursor_after(sort, rows[limit - 1][3], rows[limit - 1][0])
+        return TaskJsonPage(documents, next_cursor, total)
 
     async def count_tasks(self, query: TaskQuery) -> int:
         sql, params = _count_sql(query)
