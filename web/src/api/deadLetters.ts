@@ -1,3 +1,4 @@
+import { exportUrl } from './exportUrl'
 import { call, client } from './http'
 import type { components } from './schema'
 
@@ -9,3 +10,6 @@ export function listDeadLetters(limit: number, beforeId?: number): Promise<DeadL
   const query = beforeId === undefined ? { limit } : { limit, before_id: beforeId }
   return call(client.GET('/api/v1/dead-letters', { params: { query } }))
 }
+
+/** The URL of the CSV export of every dead letter, newest first. */
+export const DEAD_LETTERS_EXPORT_URL = exportUrl('/api/v1/dead-letters/export.csv')

@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dead-letters/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export every dead letter as CSV, newest first
+         * @description Columns: id, received_at, topic, source, reason, body_is_utf8, body. `body` is the raw body as text, or as hexadecimal when `body_is_utf8` is false. Dead letters stored after the export starts are left out.
+         */
+        get: operations["export_dead_letters_api_v1_dead_letters_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -45,8 +65,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every group with the usernames of its members */
+        /** Every group that matches the filter, with the usernames of its members */
         get: operations["list_groups_api_v1_groups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/groups/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the groups that match the filter of the group list as CSV, ordered by name
+         * @description Columns: group, member_count, members, editors, managers. Names are separated by spaces. `editors` and `managers` are the enabled members with that role; round-robin assignment gives tasks to the editors.
+         */
+        get: operations["export_groups_api_v1_groups_export_csv_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -106,6 +146,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the task services that match the filters of the service list as CSV, ordered by URL
+         * @description Columns: url, name, type, reserved, state, registered, last_heartbeat_at, heartbeat_age_seconds, clock_skew_seconds, last_poll_at, last_poll_ok, last_poll_error, poll_failures, task_count. `heartbeat_age_seconds` is counted up to the liveness judgement that gave the states; `clock_skew_seconds` is the sender's clock minus the server's.
+         */
+        get: operations["export_services_api_v1_services_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services/timeline": {
         parameters: {
             query?: never;
@@ -154,6 +214,35 @@ export interface paths {
          * @description Admins get every task, managers the tasks of their groups, everyone else their own tasks.
          */
         get: operations["get_stats_api_v1_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export one table of the task statistics as CSV
+         * @description The columns depend on `table`:
+         *
+         *     - `by_status`: `status`, `count`, one row per status;
+         *     - `by_user`, `by_group`: `user` or `group`, one column per status, `total`;
+         *     - `by_service`: `service_url`, `service_name`, one column per status, `total`;
+         *     - `finished_per_day`: `date` (UTC, YYYY-MM-DD), `finished`, for each of the last 30 days, oldest first.
+         *
+         *     The status columns, and the rows of `by_status`, are notget, running, checking, finish, then every other status in
+         *     the statistics, sorted. Breakdown rows are ordered by `total`, largest first, then by name. Admins get every task,
+         *     managers the tasks of their groups, everyone else their own tasks, as in `GET /api/v1/stats`.
+         */
+        get: operations["export_stats_api_v1_stats_export_csv_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -390,11 +479,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All users, ordered by username */
+        /** The users that match the filters, ordered by username */
         get: operations["list_users_api_v1_users_get"];
         put?: never;
         /** Create a user */
         post: operations["create_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the users that match the filters of the user list as CSV, ordered by username
+         * @description Columns: username, display_name, roles, groups, disabled, created_at. `roles` and `groups` contain names separated by spaces.
+         */
+        get: operations["export_users_api_v1_users_export_csv_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -690,7 +799,10 @@ export interface components {
         };
         /** DeadLetterOut */
         DeadLetterOut: {
-            /** Body */
+            /**
+             * Body
+             * @description The raw body as text, or as hexadecimal when it is not UTF-8
+             */
             body: string;
             /** Body Is Utf8 */
             body_is_utf8: boolean;
@@ -951,6 +1063,12 @@ export interface components {
              */
             finished_per_day: components["schemas"]["DayCount"][];
         };
+        /**
+         * StatsTable
+         * @description One table of the statistics, as the CSV export writes it.
+         * @enum {string}
+         */
+        StatsTable: "by_status" | "by_user" | "by_group" | "by_service" | "finished_per_day";
         /** TaskDetailOut */
         TaskDetailOut: {
             /**
@@ -1141,6 +1259,44 @@ export interface operations {
             };
         };
     };
+    export_dead_letters_api_v1_dead_letters_export_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description UTF-8 CSV with a byte order mark */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     events_api_v1_events_get: {
         parameters: {
             query?: never;
@@ -1183,7 +1339,10 @@ export interface operations {
     };
     list_groups_api_v1_groups_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Part of the group name or of a member's username, ignoring case */
+                text?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1199,6 +1358,47 @@ export interface operations {
                     "application/json": {
                         [key: string]: string[];
                     };
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    export_groups_api_v1_groups_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Part of the group name or of a member's username, ignoring case */
+                text?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description UTF-8 CSV with a byte order mark */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description The database failed a read or write; retry later */
@@ -1328,8 +1528,9 @@ export interface operations {
     list_services_api_v1_services_get: {
         parameters: {
             query?: {
+                /** @description Only services in this state */
                 state?: components["schemas"]["ServiceState"] | null;
-                /** @description Part of the URL, name or type */
+                /** @description Part of the URL, name or type, ignoring case */
                 text?: string;
                 limit?: number;
                 offset?: number;
@@ -1347,6 +1548,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    export_services_api_v1_services_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Only services in this state */
+                state?: components["schemas"]["ServiceState"] | null;
+                /** @description Part of the URL, name or type, ignoring case */
+                text?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description UTF-8 CSV with a byte order mark */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description The database failed a read or write; retry later */
@@ -1542,6 +1786,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsOut"];
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    export_stats_api_v1_stats_export_csv_get: {
+        parameters: {
+            query: {
+                /** @description The table to export */
+                table: components["schemas"]["StatsTable"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description UTF-8 CSV with a byte order mark */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description The database failed a read or write; retry later */
@@ -2131,7 +2416,12 @@ export interface operations {
     };
     list_users_api_v1_users_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Part of the username, display name or a group name, ignoring case */
+                text?: string;
+                /** @description Only users with this role */
+                role?: components["schemas"]["Role"] | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2187,6 +2477,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description The database failed a read or write; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Client error: invalid request (400), not logged in (401), permission denied or missing CSRF token (403), not found (404), conflict (409), throttled (429) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    export_users_api_v1_users_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Part of the username, display name or a group name, ignoring case */
+                text?: string;
+                /** @description Only users with this role */
+                role?: components["schemas"]["Role"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description UTF-8 CSV with a byte order mark */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description The database failed a read or write; retry later */

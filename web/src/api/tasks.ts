@@ -1,3 +1,4 @@
+import { exportUrl } from './exportUrl'
 import { call, client } from './http'
 import type { components, paths } from './schema'
 
@@ -82,10 +83,5 @@ export function bulkAssign(request: BulkAssignRequest): Promise<BulkAssignResult
 
 /** Return the URL of the CSV export of the tasks that `filter` selects; empty filters are left out. */
 export function exportTasksUrl(filter: TaskFilter): string {
-  const params = new URLSearchParams()
-  for (const [key, value] of Object.entries(filter)) {
-    if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
-  }
-  const query = params.toString()
-  return query ? `${EXPORT_PATH}?${query}` : EXPORT_PATH
+  return exportUrl(EXPORT_PATH, filter)
 }

@@ -1,3 +1,4 @@
+import { exportUrl, type ExportQuery } from './exportUrl'
 import { call, callEmpty, client } from './http'
 import type { components } from './schema'
 
@@ -7,6 +8,8 @@ export type AccountChanges = components['schemas']['UserPatchIn']
 export type Role = components['schemas']['Role']
 /** Group name -> usernames of its members. */
 export type Groups = Record<string, string[]>
+/** The filters of the user list: part of a username, display name or group name, and a role. */
+export type UserFilter = ExportQuery<'/api/v1/users/export.csv'>
 
 export const ROLES: readonly Role[] = ['editor', 'checker', 'manager', 'admin']
 
@@ -42,4 +45,14 @@ export function resetPassword(username: string, password: string): Promise<void>
 
 export function listGroups(): Promise<Groups> {
   return call(client.GET('/api/v1/groups'))
+}
+
+/** Return the URL of the CSV export of the users that `filter` selects. */
+export function exportUsersUrl(filter: UserFilter): string {
+  return exportUrl('/api/v1/users/export.csv', filter)
+}
+
+/** Return the URL of the CSV export of the groups whose name or a member's username contains `text`. */
+export function exportGroupsUrl(text: string): string {
+  return exportUrl('/api/v1/groups/export.csv', { text })
 }

@@ -1,6 +1,7 @@
-// CSV files built in the browser, for lists that the server has no export of. The format matches the
-// server's task export: UTF-8 with a byte order mark (so that Excel shows Chinese text), CRLF line ends,
-// and a leading ' on cells that a spreadsheet would otherwise run as a formula.
+// CSV files built in the browser, for data that exists only there: the preview of a bulk assignment.
+// Server lists link to the server's exports instead. The format matches those exports: UTF-8 with a
+// byte order mark (so that Excel shows Chinese text), CRLF line ends, and a leading ' on cells that a
+// spreadsheet would otherwise run as a formula.
 
 export type CsvCell = string | number | boolean | null | undefined
 

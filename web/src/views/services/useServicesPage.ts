@@ -1,7 +1,7 @@
 import { computed, getCurrentScope, onMounted, onScopeDispose, reactive, ref, shallowRef } from 'vue'
 import { useI18n } from 'vue-i18n'
 import {
-  MAX_SERVICES_PAGE,
+  exportServicesUrl,
   listServices,
   type Service,
   type ServiceListQuery,
@@ -9,9 +9,7 @@ import {
   type StateCounts,
 } from '@/api/services'
 import { useEvents, useServerEvent } from '@/stores/events'
-import { downloadCsv, toCsv } from '@/utils/csv'
 import { debounce } from '@/utils/debounce'
-import { showError } from '@/utils/notify'
 import { useServerClock } from './useServerClock'
 
 export const SERVICE_PAGE_SIZES = [20, 50, 100, 200] as const
@@ -20,8 +18,6 @@ export const DEFAULT_SERVICE_PAGE_SIZE = 50
 export const RELOAD_INTERVAL_MS = 10_000
 // State changes come in bursts when many services fall silent together: reload once after the burst.
 export const EVENT_DEBOUNCE_MS = 1_000
-// The export reads the list in pages of the server's maximum size, at most this many of them.
-export const MAX_EXPORT_PAGES = 200
 
 export interface ServiceFilters {
   /** '' shows every state. */
@@ -34,13 +30,10 @@ function emptyCounts(): StateCounts {
   return { online: 0, suspect: 0, offline: 0, unknown: 0 }
 }
 
-function isoTime(seconds: number | null): string {
-  return seconds === null ? '' : new Date(seconds * 1000).toISOString()
-}
-
 /**
  * Provide the task service page: services by state with offset paging, heartbeat ages that count up
- * every second, why TaskDash is blind when it is, and reloads on service events and every 10 seconds.
+ * every second, why TaskDash is blind when it is, reloads on service events and every 10 seconds, and
+ * the link to the server's CSV export of the services that the applied filters select.
  */
 export function useServicesPage() {
   const { t } = useI18n()
@@ -59,7 +52,6 @@ export function useServicesPage() {
   const blindSince = ref<number | null>(null)
   const loading = ref(false)
   const error = ref<unknown>(null)
-  const exporting = ref(false)
   // Bumped after each load, so that open timelines reload with the list.
   const reloads = ref(0)
   let loadSequence = 0
@@ -73,6 +65,10 @@ export function useServicesPage() {
     if (applied.value.text.trim()) chosen.text = applied.value.text.trim()
     return chosen
   }
+
+  const exportUrl = computed(() =>
+    exportServicesUrl({ state: applied.value.state || undefined, text: applied.value.text.trim() }),
+  )
 
   /** Load the current page. `quiet` keeps the rows on screen, for reloads by timer or event. */
   async function load(quiet = false): Promise<void> {
@@ -155,51 +151,6 @@ export function useServicesPage() {
     })
   }
 
-  /** Read every service that matches the applied filters and save them as CSV. */
-  async function exportCsv(): Promise<void> {
-    if (exporting.value) return
-    exporting.value = true
-    try {
-      const all: Service[] = []
-      let judgedAt = 0
-      // NOTE: offset paging can repeat or skip a service that is added while the pages are read.
-      for (let index = 0; index < MAX_EXPORT_PAGES; index += 1) {
-        const list = await listServices(query(MAX_SERVICES_PAGE, index * MAX_SERVICES_PAGE))
-        judgedAt = list.judged_at
-        all.push(...list.services)
-        if (list.services.length < MAX_SERVICES_PAGE || all.length >= list.total) break
-      }
-      downloadCsv('services.csv', servicesCsv(all, judgedAt))
-    } catch (failure) {
-      showError(failure)
-    } finally {
-      exporting.value = false
-    }
-  }
-
-  function servicesCsv(services: readonly Service[], judgedAt: number): string {
-    const header = [
-      'url', 'name', 'type', 'state', 'registered', 'last_heartbeat_at', 'heartbeat_age_seconds', 'clock_skew_seconds',
-      'last_poll_at', 'last_poll_ok', 'last_poll_error', 'poll_failures', 'task_count',
-    ]
-    const rowsOut = services.map((service) => [
-      service.url,
-      service.name,
-      service.type,
-      service.status,
-      service.registered,
-      isoTime(service.last_heartbeat_at),
-      service.last_heartbeat_at === null ? '' : Math.max(0, Math.round(judgedAt - service.last_heartbeat_at)),
-      service.clock_skew,
-      isoTime(service.last_poll_at),
-      service.last_poll_ok,
-      service.last_poll_error,
-      service.poll_failures,
-      service.task_count,
-    ])
-    return toCsv(header, rowsOut)
-  }
-
   const stateOptions = computed(() =>
     (['', 'online', 'suspect', 'offline', 'unknown'] as const).map((state) => ({
       state,
@@ -223,7 +174,7 @@ export function useServicesPage() {
     blindSince,
     loading,
     error,
-    exporting,
+    exportUrl,
     reloads,
     clock,
     load,
@@ -232,7 +183,6 @@ export function useServicesPage() {
     reset,
     setPage,
     setPageSize,
-    exportCsv,
   }
 }
 

@@ -13,7 +13,10 @@ import { buttonByText, createTestApp, makeSession, mountWithApp } from '../../su
 import { FakeEventSource } from '../../support/fakeEventSource'
 import { makeService, makeServiceList } from '../../support/services'
 
-vi.mock('@/api/stats')
+vi.mock('@/api/stats', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('@/api/stats')>()),
+  getStats: vi.fn(),
+}))
 vi.mock('@/api/services')
 
 // ECharts needs a canvas, which jsdom lacks; the stub keeps the option for the assertions.
@@ -80,6 +83,18 @@ describe('overview page', () => {
     expect(text[0]).toContain('g1')
     expect(text[1]).toContain('alice')
     expect(text[2]).toContain('alpha')
+  })
+
+  it('links each table to its CSV export', async () => {
+    const wrapper = await mountOverview()
+
+    const links = wrapper.findAll('[data-test="breakdown-export"]')
+    expect(links.map((link) => link.element.tagName)).toEqual(['A', 'A', 'A'])
+    expect(links.map((link) => link.attributes('href'))).toEqual([
+      '/api/v1/stats/export.csv?table=by_group',
+      '/api/v1/stats/export.csv?table=by_user',
+      '/api/v1/stats/export.csv?table=by_service',
+    ])
   })
 
   it('charts finished tasks per day and the status distribution', async () => {

@@ -1,6 +1,5 @@
 import { onMounted, ref, shallowRef } from 'vue'
 import { listDeadLetters, type DeadLetter } from '@/api/deadLetters'
-import { downloadCsv, toCsv } from '@/utils/csv'
 import { showError } from '@/utils/notify'
 
 export const DEAD_LETTER_PAGE_SIZE = 100
@@ -60,21 +59,7 @@ export function useDeadLetters() {
     }
   }
 
-  function exportCsv(): void {
-    const header = ['id', 'received_at', 'topic', 'source', 'reason', 'body_is_utf8', 'body']
-    const lines = rows.value.map((letter) => [
-      letter.id,
-      new Date(letter.received_at * 1000).toISOString(),
-      letter.topic,
-      letter.source,
-      letter.reason,
-      letter.body_is_utf8,
-      letter.body,
-    ])
-    downloadCsv('dead-letters.csv', toCsv(header, lines))
-  }
-
   onMounted(() => void load())
 
-  return { rows, nextBeforeId, loading, loadingMore, error, load, loadMore, exportCsv }
+  return { rows, nextBeforeId, loading, loadingMore, error, load, loadMore }
 }

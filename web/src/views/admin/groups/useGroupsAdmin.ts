@@ -1,6 +1,6 @@
 import { computed, onMounted, ref } from 'vue'
+import { exportGroupsUrl } from '@/api/users'
 import { useAccountsStore } from '@/stores/accounts'
-import { downloadCsv, toCsv } from '@/utils/csv'
 
 export interface GroupRow {
   name: string
@@ -32,6 +32,8 @@ export function useGroupsAdmin() {
       })
       .filter((row) => !needle || row.name.toLowerCase().includes(needle) || row.members.some((member) => member.toLowerCase().includes(needle)))
   })
+  // The server's export filters by group name and member as the rows above do.
+  const exportUrl = computed(() => exportGroupsUrl(text.value.trim()))
 
   async function load(): Promise<void> {
     loading.value = true
@@ -45,12 +47,7 @@ export function useGroupsAdmin() {
     }
   }
 
-  function exportCsv(): void {
-    const lines = rows.value.map((row) => [row.name, row.members.length, row.members.join(' '), row.editors.join(' '), row.managers.join(' ')])
-    downloadCsv('groups.csv', toCsv(['group', 'member_count', 'members', 'editors', 'managers'], lines))
-  }
-
   onMounted(() => void load())
 
-  return { text, rows, loading, error, load, exportCsv }
+  return { text, rows, exportUrl, loading, error, load }
 }

@@ -1,10 +1,9 @@
 import { ElMessageBox } from 'element-plus'
 import { computed, onMounted, reactive, ref } from 'vue'
 import { useI18n } from 'vue-i18n'
-import { updateUser, type Account, type Role } from '@/api/users'
+import { exportUsersUrl, updateUser, type Account, type Role } from '@/api/users'
 import { useAccountsStore } from '@/stores/accounts'
 import { useSessionStore } from '@/stores/session'
-import { downloadCsv, toCsv } from '@/utils/csv'
 import { showError, showSuccess } from '@/utils/notify'
 import { usePasswordReset } from './usePasswordReset'
 import { useUserForm } from './useUserForm'
@@ -16,6 +15,7 @@ export interface UserFilters {
   role: Role | ''
 }
 
+// The server's export filters the same way, so that the CSV contains the rows on screen.
 function matches(user: Account, filters: UserFilters): boolean {
   const needle = filters.text.trim().toLowerCase()
   if (filters.role && !user.roles.includes(filters.role)) return false
@@ -39,6 +39,7 @@ export function useUsersAdmin() {
   const password = usePasswordReset()
 
   const rows = computed(() => accounts.users.filter((user) => matches(user, filters)))
+  const exportUrl = computed(() => exportUsersUrl({ text: filters.text.trim(), role: filters.role || undefined }))
 
   async function load(): Promise<void> {
     loading.value = true
@@ -80,20 +81,7 @@ export function useUsersAdmin() {
     }
   }
 
-  function exportCsv(): void {
-    const header = ['username', 'display_name', 'roles', 'groups', 'disabled', 'created_at']
-    const lines = rows.value.map((user) => [
-      user.username,
-      user.display_name,
-      user.roles.join(' '),
-      user.groups.join(' '),
-      user.disabled,
-      new Date(user.created_at * 1000).toISOString(),
-    ])
-    downloadCsv('users.csv', toCsv(header, lines))
-  }
-
   onMounted(() => void load())
 
-  return { accounts, filters, rows, loading, error, acting, form, password, isSelf, load, setDisabled, exportCsv }
+  return { accounts, filters, rows, exportUrl, loading, error, acting, form, password, isSelf, load, setDisabled }
 }

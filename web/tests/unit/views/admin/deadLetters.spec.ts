@@ -6,7 +6,10 @@ import DeadLettersPage from '@/views/admin/deadLetters/index.vue'
 import { BODY_PREVIEW_LENGTH, DEAD_LETTER_PAGE_SIZE, bodyPreview } from '@/views/admin/deadLetters/useDeadLetters'
 import { createTestApp, makeSession, mountWithApp } from '../../../support/app'
 
-vi.mock('@/api/deadLetters')
+vi.mock('@/api/deadLetters', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('@/api/deadLetters')>()),
+  listDeadLetters: vi.fn(),
+}))
 
 function letter(id: number, changes: Partial<DeadLetter> = {}): DeadLetter {
   return {
@@ -96,5 +99,16 @@ describe('dead letters page', () => {
     const wrapper = await mountLetters()
 
     expect(wrapper.text()).toContain('没有死信')
+  })
+
+  it('links the CSV export of every dead letter', async () => {
+    vi.mocked(deadLettersApi.listDeadLetters).mockResolvedValue({ dead_letters: [letter(9)], next_before_id: 9 })
+
+    const wrapper = await mountLetters()
+
+    const link = wrapper.find('[data-test="export"]')
+    expect(link.element.tagName).toBe('A')
+    expect(link.attributes('href')).toBe('/api/v1/dead-letters/export.csv')
+    expect(link.attributes('download')).toBeDefined()
   })
 })

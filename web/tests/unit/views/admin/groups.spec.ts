@@ -41,4 +41,16 @@ describe('groups page', () => {
 
     expect(wrapper.findAll('.el-table__body tr.el-table__row')).toHaveLength(1)
   })
+
+  it('links the CSV export with the filter on screen', async () => {
+    const wrapper = mountWithApp(GroupsPage, createTestApp(makeSession({ roles: ['admin'] })))
+    await flushPromises()
+    const link = () => wrapper.find('[data-test="export"]')
+    expect(link().element.tagName).toBe('A')
+    expect(link().attributes('href')).toBe('/api/v1/groups/export.csv')
+
+    await wrapper.find('.group-search input').setValue('bob')
+
+    expect(link().attributes('href')).toBe('/api/v1/groups/export.csv?text=bob')
+  })
 })

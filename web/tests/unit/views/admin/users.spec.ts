@@ -6,7 +6,7 @@ import type { Account } from '@/api/users'
 import * as notify from '@/utils/notify'
 import UsersPage from '@/views/admin/users/index.vue'
 import { changedFields } from '@/views/admin/users/useUserForm'
-import { createTestApp, makeSession, mountWithApp, rowButton } from '../../../support/app'
+import { chooseOption, createTestApp, makeSession, mountWithApp, rowButton } from '../../../support/app'
 
 vi.mock('@/api/users', async (importOriginal) => ({
   ...(await importOriginal<typeof import('@/api/users')>()),
@@ -84,6 +84,25 @@ describe('users page', () => {
     await wrapper.find('input[placeholder="用户名、显示名或组"]').setValue('g1')
 
     expect(wrapper.findAll('.el-table__body tr.el-table__row')).toHaveLength(1)
+  })
+
+  it('links the CSV export with the filters on screen', async () => {
+    const wrapper = await mountUsers()
+    const link = () => wrapper.find('[data-test="export"]')
+    expect(link().element.tagName).toBe('A')
+    expect(link().attributes('href')).toBe('/api/v1/users/export.csv')
+
+    await wrapper.find('input[placeholder="用户名、显示名或组"]').setValue(' g1 ')
+
+    expect(link().attributes('href')).toBe('/api/v1/users/export.csv?text=g1')
+  })
+
+  it('adds the role filter to the CSV export', async () => {
+    const wrapper = await mountUsers()
+
+    await chooseOption(wrapper, 'role-filter', 'checker')
+
+    expect(wrapper.find('[data-test="export"]').attributes('href')).toBe('/api/v1/users/export.csv?role=checker')
   })
 
   it('creates a user', async () => {

@@ -23,17 +23,6 @@ const EChart = defineComponent({ props: { option: Object, label: String }, templ
 const listServices = vi.mocked(servicesApi.listServices)
 const NOW = 1_700_000_000
 
-// jsdom's Blob has no text().
-function readBlob(blob: Blob | undefined): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (!blob) return reject(new Error('no blob was saved'))
-    const reader = new FileReader()
-    reader.onload = () => resolve(String(reader.result))
-    reader.onerror = () => reject(reader.error)
-    reader.readAsText(blob)
-  })
-}
-
 async function mountServices() {
   const app = createTestApp(makeSession({ roles: ['editor'] }))
   const wrapper = mountWithApp(ServicesPage, app, { EChart })
@@ -184,17 +173,21 @@ describe('services page', () => {
     expect(wrapper.find('.chart-stub').exists()).toBe(true)
   })
 
-  it('exports every matching service as CSV', async () => {
-    const createObjectURL = vi.fn((_blob: Blob) => 'blob:services')
-    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() }))
+  it('links the CSV export with the applied filters', async () => {
     const wrapper = await mountServices()
+    const link = () => wrapper.find('[data-test="export"]')
+    expect(link().element.tagName).toBe('A')
+    expect(link().attributes('href')).toBe('/api/v1/services/export.csv')
+    expect(link().attributes('download')).toBeDefined()
 
-    await wrapper.find('[data-test="export"]').trigger('click')
+    await wrapper.find('[data-test="state-offline"] input').setValue(true)
+    // Typed text counts only once it is searched for, as in the list.
+    await wrapper.find('input[aria-label="按名称、地址或类型搜索"]').setValue('  ocr 2 ')
     await flushPromises()
+    expect(link().attributes('href')).toBe('/api/v1/services/export.csv?state=offline')
 
-    expect(listServices).toHaveBeenLastCalledWith({ limit: servicesApi.MAX_SERVICES_PAGE, offset: 0 })
-    const csv = await readBlob(createObjectURL.mock.calls[0]?.[0])
-    expect(csv).toContain('http://a/,alpha,2,online,true')
-    expect(csv).toContain(',<b>connect timed out</b>,3,')
+    await wrapper.find('form.filters').trigger('submit')
+    await flushPromises()
+    expect(link().attributes('href')).toBe('/api/v1/services/export.csv?state=offline&text=ocr+2')
   })
 })
