@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any, TextIO
@@ -20,7 +21,12 @@ class _NamedWriteLogger(structlog.WriteLogger):
 
 def _json_dumps(event: dict[str, Any], **_: Any) -> str:
     # Values that JSON cannot represent (paths, exceptions) are written as their repr, as structlog's default does.
-    return orjson.dumps(event, default=repr).decode()
+    try:
+        return orjson.dumps(event, default=repr).decode()
+    except TypeError:
+        # orjson rejects some values before calling `default`: ints beyond 64 bits, non-string keys and
+        # strings with lone surrogates. The standard library writes them all, more slowly.
+        return json.dumps(event, default=repr)
 
 
 def configure_logging(log_format: str = "auto", level: str = "info") -> None:
@@ -52,7 +58,9 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     )
 
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # format_exc_info renders the traceback of a record logged with exc_info, such as uvicorn's
+        # "Exception in ASGI application".
+        foreign_pre_chain=[*shared, structlog.processors.format_exc_info],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(stream)

@@ -240,15 +240,26 @@ def test_json_cache_key_must_match() -> None:
     assert cache.get("t2", (2, T0)) is None
 
 
-def test_json_cache_evicts_oldest_entry() -> None:
-    cache = TaskJsonCache(max_entries=2)
+def test_json_cache_evicts_first_stored() -> None:
+    cache = TaskJsonCache(max_bytes=4)
     cache.put("t1", (1, T0), b"1")
-    cache.put("t2", (1, T0), b"2")
+    cache.put("t2", (1, T0), b"22")
     cache.put("t1", (2, T0), b"1b")
 
     cache.put("t3", (1, T0), b"3")
 
-    assert len(cache) == 2
-    assert cache.get("t1", (2, T0)) is None
-    assert cache.get("t2", (1, T0)) == b"2"
+    assert cache.size == 3
+    assert cache.get("t2", (1, T0)) is None
+    assert cache.get("t1", (2, T0)) == b"1b"
     assert cache.get("t3", (1, T0)) == b"3"
+
+
+def test_json_cache_skips_oversized_document() -> None:
+    cache = TaskJsonCache(max_bytes=4)
+    cache.put("small", (1, T0), b"1")
+
+    cache.put("large", (1, T0), b"12345")
+
+    assert cache.get("large", (1, T0)) is None
+    assert cache.get("small", (1, T0)) == b"1"
+    assert cache.size == 1

@@ -206,6 +206,19 @@ async def test_task_json_page_follows_writes(store: Repository) -> None:
     assert orjson.loads(page.tasks[1])["missing"] is True
 
 
+async def test_task_ids_with_nul_found(store: Repository) -> None:
+    ids = ["nul\x00id", "plain"]
+    await store.insert_tasks([task(task_id) for task_id in ids], [])
+
+    page = await store.task_json_page(TaskQuery(), TaskSort(TaskSortField.TASK_ID), 10)
+    found = await store.get_tasks(ids)
+    flagged = await store.set_missing(URL_A, ids, True, T0 + 1)
+
+    assert [orjson.loads(document)["task_id"] for document in page.tasks] == ids
+    assert sorted(record.task_id for record in found) == ids
+    assert flagged == 2
+
+
 async def test_task_json_page_invalid_cursor_rejected(store: Repository) -> None:
     with pytest.raises(InvalidRequest, match="invalid cursor"):
         await store.task_json_page(TaskQuery(), TaskSort(), 1, "not-a-cursor")

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +52,8 @@ T = TypeVar("T")
 
 READER_THREADS = 2
 BUSY_TIMEOUT_MS = 10_000
+# Ids bound per statement; SQLite 3.32 and later allow 32,766 parameters.
+ID_CHUNK = 500
 
 # The columns of `task` in the order of TaskRecord's fields, so that a selected row unpacks into a TaskRecord.
 _TASK_SELECT = "SELECT " + ", ".join(f'"{field.name}"' for field in dataclasses.fields(TaskRecord)) + " FROM task"
@@ -93,6 +95,17 @@ def _task_from_row(row: Sequence[Any]) -> TaskRecord:
     task.extra = orjson.loads(task.extra)
     task.missing = bool(task.missing)
     return task
+
+
+def _id_chunks(ids: Sequence[str]) -> Iterator[tuple[str, Sequence[str]]]:
+    """Yield the chunks of `ids` with their placeholders, for `task_id IN (placeholders)`.
+
+    Ids are bound one parameter each, not passed as a JSON array through
+    json_each, because json_each cuts a string at a NUL character.
+    """
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start:start + ID_CHUNK]
+        yield ", ".join("?" * len(chunk)), chunk
 
 
 def _task_params(task: TaskRecord) -> tuple[Any, ...]:
@@ -460,11 +473,11 @@ class SQLiteRepository:
 
     async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord]:
         def work(connection: sqlite3.Connection) -> list[TaskRecord]:
-            rows = connection.execute(
-                _TASK_SELECT + " WHERE task_id IN (SELECT value FROM json_each(?))",
-                (orjson.dumps(list(task_ids)).decode(),),
-            )
-            return [_task_from_row(row) for row in rows]
+            tasks = []
+            for placeholders, chunk in _id_chunks(task_ids):
+                rows = connection.execute(f"{_TASK_SELECT} WHERE task_id IN ({placeholders})", chunk)
+                tasks.extend(_task_from_row(row) for row in rows)
+            return tasks
 
         return await self._read(work)
 
@@ -520,12 +533,15 @@ class SQLiteRepository:
 
     async def set_missing(self, service_url: str, task_ids: Sequence[str], missing: bool, at: float) -> int:
         def work(connection: sqlite3.Connection) -> int:
-            cursor = connection.execute(
-                "UPDATE task SET missing = ?, updated_at = ?, version = version + 1 "
-                "WHERE service_url = ? AND missing != ? AND task_id IN (SELECT value FROM json_each(?))",
-                (int(missing), at, service_url, int(missing), orjson.dumps(list(task_ids)).decode()),
-            )
-            return cursor.rowcount
+            changed = 0
+            for placeholders, chunk in _id_chunks(task_ids):
+                cursor = connection.execute(
+                    "UPDATE task SET missing = ?, updated_at = ?, version = version + 1 "
+                    f"WHERE service_url = ? AND missing != ? AND task_id IN ({placeholders})",
+                    (int(missing), at, service_url, int(missing), *chunk),
+                )
+                changed += cursor.rowcount
+            return changed
 
         return await self._write(work)
 

@@ -16,13 +16,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from taskdash.store.records import TaskSort
 from taskdash.store.task_json import TASK_JSON_FIELDS
 
-# About 0.5 KiB per task in the benchmark's tasks, so up to about 10 MiB; tasks with large descriptions take more.
-DEFAULT_CACHE_ENTRIES = 20_000
+# The JSON of the benchmark's tasks is about 0.5 KiB, so this holds about 30,000 such tasks.
+DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
 
 
 def _real_json(column: str) -> str:
@@ -54,19 +52,20 @@ def page_keys_select(sort: TaskSort) -> str:
     return f'SELECT task_id, version, updated_at, "{sort.key.value}" FROM task'
 
 
-_JSON_BY_IDS_SQL = (
-    f"SELECT task_id, version, updated_at, {TASK_JSON_SQL} FROM task "
-    "WHERE task_id IN (SELECT value FROM json_each(?))"
-)
+_JSON_BY_IDS_SQL = f"SELECT task_id, version, updated_at, {TASK_JSON_SQL} FROM task WHERE task_id IN "
 
 CacheKey = tuple[int, float]
 
 
 class TaskJsonCache:
-    """JSON objects of tasks by task id, each valid for the (version, updated_at) it was built from."""
+    """JSON objects of tasks by task id, each valid for the (version, updated_at) it was built from.
 
-    def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
-        self.max_entries = max_entries
+    The cache holds at most `max_bytes` of JSON and evicts the entries stored first.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
         self._entries: dict[str, tuple[CacheKey, bytes]] = {}
         # The reader threads share the cache.
         self._lock = threading.Lock()
@@ -81,11 +80,18 @@ class TaskJsonCache:
         return entry[1]
 
     def put(self, task_id: str, key: CacheKey, document: bytes) -> None:
+        if len(document) > self.max_bytes:
+            return
         with self._lock:
-            if task_id not in self._entries and len(self._entries) >= self.max_entries:
-                # Dicts keep insertion order, so this evicts the oldest entry.
-                del self._entries[next(iter(self._entries))]
+            previous = self._entries.pop(task_id, None)
+            if previous is not None:
+                self.size -= len(previous[1])
+            while self._entries and self.size + len(document) > self.max_bytes:
+                # Dicts keep insertion order, so this evicts the entry stored first.
+                _, evicted = self._entries.pop(next(iter(self._entries)))
+                self.size -= len(evicted)
             self._entries[task_id] = (key, document)
+            self.size += len(document)
 
 
 def read_json_page(
@@ -105,8 +111,10 @@ def read_json_page(
         stale = [row[0] for row, document in zip(rows, documents) if document is None]
         if stale:
             built = {}
+            # One parameter per id (a page has at most 501 rows), because json_each would cut an id at a NUL.
+            placeholders = ", ".join("?" * len(stale))
             for task_id, version, updated_at, document in connection.execute(
-                _JSON_BY_IDS_SQL, (orjson.dumps(stale).decode(),)
+                f"{_JSON_BY_IDS_SQL}({placeholders})", stale
             ):
                 cache.put(task_id, (version, updated_at), document)
                 built[task_id] = document
