@@ -89,8 +89,10 @@ build_ferretdb() {
     fi
 
     local module_info version module_dir start source_dir
-    # Downloads the module if needed and checks it against tools/ferretdb/go.sum.
+    # go list -m reports .Dir only for a module already in the module cache, so download it first;
+    # go mod download checks it against tools/ferretdb/go.sum.
     module_info=$(cd "$repo_root/tools/ferretdb" &&
+        GOWORK=off go mod download github.com/FerretDB/FerretDB &&
         GOWORK=off go list -m -f '{{.Version}} {{.Dir}}' github.com/FerretDB/FerretDB)
     version=${module_info%% *}
     module_dir=${module_info#* }

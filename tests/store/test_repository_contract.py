@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -524,3 +525,37 @@ async def test_expired_sessions_purged(store: Repository) -> None:
     assert await store.get_session("old") is None
     assert await store.get_session("edge") is None
     assert await store.get_session("live") is not None
+
+
+# Batches larger than FerretDB 1.24 answers in one update command (99 updates).
+
+
+@pytest.mark.timeout(120)
+async def test_intake_batch_of_many_services(store: Repository) -> None:
+    urls = [f"http://127.0.0.1:9000/rpost/s{number}" for number in range(250)]
+
+    await store.apply_intake_batch(
+        [registration(url=url, name=f"s{number}") for number, url in enumerate(urls)],
+        [heartbeat(url=url, seen_at=T0 + 1) for url in urls],
+        [],
+    )
+
+    services = {record.url: record for record in await store.list_services()}
+    assert sorted(services) == sorted(urls)
+    assert all(record.last_heartbeat_at == T0 + 1 for record in services.values())
+    assert services[urls[249]].name == "s249"
+
+
+@pytest.mark.timeout(120)
+async def test_update_of_many_tasks(store: Repository) -> None:
+    tasks = [task(f"t{number:03d}") for number in range(250)]
+    await store.insert_tasks(tasks, [first_report(record.task_id) for record in tasks])
+
+    changed = [(replace(record, status="running", description="changed"), record.version) for record in tasks]
+    stale = await store.update_tasks(changed, [])
+
+    assert stale == []
+    stored = await store.get_tasks([record.task_id for record in tasks])
+    assert len(stored) == 250
+    assert {record.description for record in stored} == {"changed"}
+    assert {record.version for record in stored} == {2}

@@ -53,7 +53,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from taskdash.store.mongo.documents import HISTORY, MANAGEMENT, METADATA, TASK_LOCK, history_document
-from taskdash.store.mongo.operations import duplicate_indexes
+from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes
 from taskdash.store.records import HistoryEntry
 
 log = structlog.get_logger("taskdash.store.mongo")
@@ -204,7 +204,7 @@ class TaskWriter:
             if lock["metadata"]
         ]
         if metadata:
-            await self._database[METADATA].bulk_write(metadata, ordered=False)
+            await bulk_write_chunked(self._database[METADATA], metadata, ordered=False)
 
         management = [
             UpdateOne(
@@ -213,7 +213,7 @@ class TaskWriter:
             )
             for lock in locks
         ]
-        await self._database[MANAGEMENT].bulk_write(management, ordered=False)
+        await bulk_write_chunked(self._database[MANAGEMENT], management, ordered=False)
         await self._delete_locks(locks)
 
     async def _wait_for(self, contended: dict[str, int]) -> list[str]:

@@ -1,13 +1,14 @@
-"""Helpers shared by the MongoDB store's modules: error mapping and inserts that skip taken ids."""
+"""Helpers shared by the MongoDB store's modules: error mapping, inserts that skip taken ids, chunked bulk writes."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import structlog
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.operations import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from taskdash.errors import StoreReadFailed, StoreWriteFailed
@@ -17,6 +18,12 @@ log = structlog.get_logger("taskdash.store.mongo")
 T = TypeVar("T")
 
 DUPLICATE_KEY = 11000
+
+# FerretDB 1.24 never answers an update command of 100 or more updates, because each update holds one of the
+# 100 SQLite connections of its pool until the command ends. Bulk writes are therefore sent in chunks of this size.
+MAX_WRITES_PER_COMMAND = 99
+
+WriteOperation = InsertOne | UpdateOne | UpdateMany | ReplaceOne | DeleteOne | DeleteMany
 
 
 def store_operation(kind: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
@@ -59,3 +66,12 @@ async def insert_new(collection: AsyncCollection, documents: list[dict[str, Any]
     except BulkWriteError as error:
         return duplicate_indexes(error)
     return set()
+
+
+async def bulk_write_chunked(collection: AsyncCollection, operations: Sequence[WriteOperation], ordered: bool) -> None:
+    """Run `operations` as bulk writes of at most MAX_WRITES_PER_COMMAND operations each, in order.
+
+    An ordered write stops at the first failing chunk, as one bulk write would.
+    """
+    for start in range(0, len(operations), MAX_WRITES_PER_COMMAND):
+        await collection.bulk_write(list(operations[start:start + MAX_WRITES_PER_COMMAND]), ordered=ordered)

@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError
 
 from taskdash.errors import StoreWriteFailed
 from taskdash.store.mongo import documents as docs
-from taskdash.store.mongo.operations import duplicate_indexes, insert_new, store_operation
+from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes, insert_new, store_operation
 from taskdash.store.records import DeadLetter, Heartbeat, Registration, ServiceRecord
 
 # Attempts to insert dead letters whose ids other instances keep taking.
@@ -45,7 +45,7 @@ class ServiceMethods:
             updates = [self._registration_update(registration) for registration in registrations]
             updates += [self._heartbeat_update(heartbeat) for heartbeat in heartbeats]
             if updates:
-                await self._db[docs.SERVICE].bulk_write(updates, ordered=True)
+                await bulk_write_chunked(self._db[docs.SERVICE], updates, ordered=True)
         if dead_letters:
             await self._insert_dead_letters(dead_letters)
 
