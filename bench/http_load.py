@@ -76,11 +76,13 @@ def process_cpu_seconds(pid: int) -> float:
 def run_loadgen(
     base_url: str, path: str, server_pid: int, *, connections: int, method: str = "GET", requests: int = 0,
     duration: float = 0.0, seq_start: int = 0, headers_file: Path | None = None, expect: int = 200,
+    request_timeout: float | None = None,
 ) -> LoadResult:
     """Run taskdash-loadgen against `base_url` and return its result with the server's CPU time during the run.
 
-    Give either `requests` (a total) or `duration` (seconds). Raise
-    RuntimeError when the load generator fails or reports no requests.
+    Give either `requests` (a total) or `duration` (seconds). `request_timeout`
+    is the seconds one request may take [default: the load generator's 10 s].
+    Raise RuntimeError when the load generator fails or reports no requests.
     """
     args = [
         str(tool("taskdash-loadgen")), f"-url={base_url}", f"-path={path}", f"-method={method}",
@@ -89,6 +91,8 @@ def run_loadgen(
     ]
     if headers_file is not None:
         args.append(f"-headers={headers_file}")
+    if request_timeout is not None:
+        args.append(f"-timeout={request_timeout}s")
 
     cpu_before = process_cpu_seconds(server_pid)
     finished = subprocess.run(args, capture_output=True, text=True, timeout=LOADGEN_TIMEOUT)
