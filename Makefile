@@ -11,7 +11,7 @@ WEB_BUILT := src/taskdash/web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json web/tsconfig.node.json
 
-.PHONY: run test bench tools venv clean web openapi debian-packages
+.PHONY: run test pytest bench tools venv clean web openapi debian-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required: $(PYTHON) is " + sys.version.split()[0])'
@@ -56,6 +56,11 @@ test: $(STAMP) tools web debian-packages
 	cd web && npm test
 	cd interop/refservice && go test ./...
 	cd bench/loadgen && go test ./...
+
+# Runs only pytest with $(PYTEST_ARGS), after the set-up of `test` minus the Debian packages. Without those, the
+# browser tests (chromium, fonts-wqy-microhei) and the nginx and systemd tests in tests/deploy fail.
+pytest: $(STAMP) tools web
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) tools
 	$(PY) -m bench.run

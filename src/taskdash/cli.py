@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from taskdash import __version__
 from taskdash.accounts import admin
 from taskdash.accounts.roles import Role
-from taskdash.accounts.users import create_user
 from taskdash.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from taskdash.errors import TaskDashError
 from taskdash.logs import configure_logging
@@ -91,6 +90,8 @@ def serve(config_file: Path | None, **options: Any) -> None:
     """Run the TaskDash server: intake, liveness, polling, REST API and /rpost/task."""
     settings = _settings_or_exit(config_file, **options)
     configure_logging(settings.log_format, settings.log_level)
+    # The app opens the store again in its lifespan, where a failure would end in uvicorn's traceback.
+    _run_with_store(settings, _store_opens)
 
     from taskdash.app import create_app
 
@@ -118,6 +119,10 @@ def _run_with_store(settings: Settings, work: Callable[[Repository], Awaitable[T
         return asyncio.run(run())
     except TaskDashError as error:
         raise click.ClickException(error.detail) from None
+
+
+async def _store_opens(store: Repository) -> None:
+    """Do nothing: `_run_with_store` has opened the store, which is the check."""
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -152,7 +157,7 @@ def user_add(
     """Create user NAME with an Argon2id-hashed password."""
     password = _read_password(password_stdin)
     settings = _settings_or_exit(config_file, database_url=database_url)
-    _run_with_store(settings, lambda store: create_user(store, name, password, list(roles), list(groups), display_name))
+    _run_with_store(settings, lambda store: admin.add_user(store, None, name, password, roles, groups, display_name))
     click.echo(f"user {name} created with roles {', '.join(sorted(roles))}")
 
 

@@ -94,6 +94,13 @@ class InvalidRequest(TaskDashError):
     errid = ErrId.BAD_REQUEST
 
 
+class InvalidDatabaseUrl(InvalidRequest, ValueError):
+    """Raised by `open_store` for a database URL that names no usable store, before anything is opened.
+
+    It is also a ValueError, the type that configuration checks raise for a malformed value.
+    """
+
+
 class StoreWriteFailed(TaskDashError):
     """Raised when the store rejects or fails a write."""
 
@@ -104,6 +111,10 @@ class StoreReadFailed(TaskDashError):
     """Raised when the store fails a read."""
 
     errid = ErrId.STORE_READ_FAILED
+
+
+class StoreUnavailable(StoreReadFailed):
+    """Raised by `open_store` when the store that a valid database URL names cannot be opened or reached."""
 
 
 class NotLoggedIn(TaskDashError):

@@ -33,7 +33,7 @@ from taskdash.polling.leases import PollLeases
 from taskdash.polling.poller import Poller
 from taskdash.services.liveness import LivenessMonitor, LivenessPolicy, ServiceState
 from taskdash.services.timeline import HeartbeatTimeline
-from taskdash.store import open_store
+from taskdash.store import open_store, redact_url
 from taskdash.store.protocol import Repository
 from taskdash.tasks.workflow import Workflow
 
@@ -118,7 +118,7 @@ class Runtime:
         # keeps full collections, which pause every request, short under load.
         gc.collect()
         gc.freeze()
-        log.info("taskdash_started", version=__version__, database_url=_safe_url(settings.database_url))
+        log.info("taskdash_started", version=__version__, database_url=redact_url(settings.database_url))
         return runtime
 
     def _spawn(self, coroutine, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -233,11 +233,3 @@ async def _create_first_admin(store: Repository, settings: Settings) -> None:
             "`taskdash user passwd admin --password-stdin`.",
             file=sys.stderr, flush=True,
         )
-
-
-def _safe_url(url: str) -> str:
-    """Return `url` without a password, for logs."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import structlog
 
 from taskdash.accounts.roles import Role, parse_roles
-from taskdash.accounts.users import USERNAME_PATTERN, check_password, create_user, hash_password
+from taskdash.accounts.users import check_group, check_password, create_user, hash_password
 from taskdash.errors import InvalidRequest, PermissionDenied
 from taskdash.store.protocol import Repository
 from taskdash.store.records import User
@@ -49,10 +49,7 @@ def check_groups(groups: Sequence[str]) -> tuple[str, ...]:
     """Return the sorted, de-duplicated group names, or raise InvalidRequest naming an invalid one."""
     names = {group.strip() for group in groups}
     for name in names:
-        if not USERNAME_PATTERN.match(name):
-            raise InvalidRequest(
-                f"invalid group {name!r}: use 1-64 letters, digits or the characters _ . @ -"
-            )
+        check_group(name)
     return tuple(sorted(names))
 
 
@@ -162,9 +159,13 @@ async def create_first_admin(store: Repository, password: str | None) -> str | N
 
     Without `password`, a random one is generated, which the caller shows
     once. Nothing is created when any user exists, or when another instance
-    starting at the same moment created `admin` first.
+    starting at the same moment created `admin` first. When users exist, a
+    warning is logged if `password` is given, because it is then ignored, and
+    another if no enabled user has the admin role.
     """
-    if await store.list_users():
+    users = await store.list_users()
+    if users:
+        _warn_about_existing_accounts(users, password_given=password is not None)
         return None
 
     generated = None
@@ -180,3 +181,21 @@ async def create_first_admin(store: Repository, password: str | None) -> str | N
     source = "generated" if generated else "TASKDASH_ADMIN_PASSWORD"
     log.info("admin_created", user=FIRST_ADMIN_NAME, password_source=source)
     return generated
+
+
+def _warn_about_existing_accounts(users: Sequence[User], password_given: bool) -> None:
+    if password_given:
+        log.warning(
+            "admin_password_ignored",
+            reason="TASKDASH_ADMIN_PASSWORD is used only on the first start with no user accounts, and accounts exist",
+            hint="unset it; set a user's password with `taskdash user passwd NAME --password-stdin`",
+            user_count=len(users),
+        )
+    if not any(Role.ADMIN.value in user.roles and not user.disabled for user in users):
+        log.warning(
+            "no_enabled_admin",
+            reason="no enabled user account has the admin role, so nobody can manage users in the dashboard",
+            hint="create one with `taskdash user add NAME --role admin --password-stdin`, "
+            "or run `taskdash user set-roles` or `taskdash user enable` on an existing user",
+            user_count=len(users),
+        )

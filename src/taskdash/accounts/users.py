@@ -56,6 +56,13 @@ def check_username(username: str) -> str:
     return username
 
 
+def check_group(group: str) -> str:
+    """Return `group`, or raise InvalidRequest if it breaks the rules for usernames."""
+    if not USERNAME_PATTERN.match(group):
+        raise InvalidRequest(f"invalid group {group!r}: use 1-64 letters, digits or the characters _ . @ -")
+    return group
+
+
 def check_password(password: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidRequest(
@@ -92,7 +99,7 @@ async def create_user(
     check_password(password)
     clean_groups = tuple(sorted({group.strip() for group in groups if group.strip()}))
     for group in clean_groups:
-        check_username(group)
+        check_group(group)
 
     password_hash = await asyncio.to_thread(hash_password, password)
     user = User(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,65 @@ async def test_admin_created_elsewhere_is_kept(store: SQLiteRepository) -> None:
 
     assert await create_first_admin(store, "other-password-1") is None
     assert _verify((await store.get_user("admin")).password_hash, PASSWORD)
+
+
+def warnings_of(logs: list[dict]) -> list[str]:
+    return [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+
+
+async def test_ignored_admin_password_warns(store: SQLiteRepository) -> None:
+    await create_user(store, "root", PASSWORD, ["admin"], [])
+
+    with capture_logs() as logs:
+        assert await create_first_admin(store, "other-password-1") is None
+
+    assert warnings_of(logs) == ["admin_password_ignored"]
+    assert "other-password-1" not in repr(logs)
+
+
+async def test_no_admin_warns_with_fix(store: SQLiteRepository) -> None:
+    await create_user(store, "alice", PASSWORD, ["editor"], [])
+
+    with capture_logs() as logs:
+        await create_first_admin(store, None)
+
+    assert warnings_of(logs) == ["no_enabled_admin"]
+    assert "taskdash user add NAME --role admin --password-stdin" in logs[0]["hint"]
+
+
+async def test_disabled_admin_warns(store: SQLiteRepository) -> None:
+    await create_user(store, "root", PASSWORD, ["admin"], [])
+    await store.update_user("root", disabled=True)
+
+    with capture_logs() as logs:
+        await create_first_admin(store, None)
+
+    assert warnings_of(logs) == ["no_enabled_admin"]
+
+
+async def test_enabled_admin_no_warning(store: SQLiteRepository) -> None:
+    await create_user(store, "root", PASSWORD, ["admin"], [])
+
+    with capture_logs() as logs:
+        await create_first_admin(store, None)
+
+    assert warnings_of(logs) == []
+
+
+def test_start_after_cli_users_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Users made with `taskdash user add` before the first start, none of them an admin."""
+    async def add_editor() -> None:
+        store = await SQLiteRepository.open(f"sqlite:///{tmp_path}/app.db")
+        try:
+            await create_user(store, "alice", PASSWORD, ["editor"], [])
+        finally:
+            await store.close()
+
+    asyncio.run(add_editor())
+
+    with capture_logs() as logs, start_app(tmp_path, admin_password=PASSWORD) as client:
+        assert login_status(client, PASSWORD) == 401
+
+    assert "admin_password_ignored" in warnings_of(logs)
+    assert "no_enabled_admin" in warnings_of(logs)
+    assert "admin" not in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -155,3 +156,69 @@ def test_passwd_without_stdin_flag(database_url: str, alice: str) -> None:
 
     assert result.exit_code == 2
     assert "--password-stdin" in result.output
+
+
+def test_add_invalid_group_named(database_url: str) -> None:
+    result = run(database_url, "add", "carol", "--role", "editor", "--group", "a b", "--password-stdin",
+                 stdin=PASSWORD + "\n")
+
+    assert result.exit_code == 1
+    assert "invalid group 'a b'" in result.output
+    assert stored_user(database_url, "carol") is None
+
+
+COMMANDS = [
+    ("list",),
+    ("add", "carol", "--role", "editor", "--password-stdin"),
+    ("set-roles", "alice", "--role", "editor"),
+    ("set-groups", "alice", "--group", "g1"),
+    ("disable", "alice"),
+    ("enable", "alice"),
+    ("passwd", "alice", "--password-stdin"),
+]
+
+
+def assert_one_error_line(result: Result, *parts: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.output
+    for part in parts:
+        assert part in errors[0]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda args: args[0])
+def test_file_not_database_fails_cleanly(tmp_path: Path, args: tuple[str, ...]) -> None:
+    not_a_database = tmp_path / "passwd"
+    not_a_database.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    url = f"sqlite:///{not_a_database}"
+
+    result = run(url, *args, stdin=PASSWORD + "\n")
+
+    assert_one_error_line(result, repr(url), "file is not a database", "pass the URL of a TaskDash database file")
+    assert not_a_database.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda args: args[0])
+def test_invalid_mongo_url_fails_cleanly(args: tuple[str, ...]) -> None:
+    # The database name is checked before any connection is made, so no server is needed.
+    url = "mongodb://127.0.0.1:1/bad db"
+
+    result = run(url, *args, stdin=PASSWORD + "\n")
+
+    assert_one_error_line(result, repr(url), "Bad database name", "expected mongodb://")
+
+
+def test_serve_checks_store_before_listening(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_database = tmp_path / "passwd"
+    not_a_database.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    url = f"sqlite:///{not_a_database}"
+
+    def uvicorn_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve started uvicorn with a store that does not open")
+
+    monkeypatch.setattr("taskdash.cli.uvicorn.run", uvicorn_run)
+
+    result = CliRunner().invoke(main, ["serve", "--database-url", url, "--log-format", "console"])
+
+    assert_one_error_line(result, repr(url), "file is not a database")

@@ -44,6 +44,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, InvalidName
 
 from taskdash.errors import StoreWriteFailed
+from taskdash.store import redact_url
 from taskdash.store.mongo import documents as docs
 from taskdash.store.mongo.accounts import AccountMethods
 from taskdash.store.mongo.leases import LeaseMethods
@@ -61,6 +62,12 @@ from taskdash.tasks.status import FINISH, NOTGET, RUNNING
 log = structlog.get_logger("taskdash.store.mongo")
 
 DEFAULT_DATABASE = "taskdash"
+
+# pymongo rejects / \ " $, a space and NUL in a database name, and TaskDash also rejects the dot.
+EXPECTED_URL = (
+    'expected mongodb://[USER:PASSWORD@]HOST[:PORT]/DATABASE[?OPTIONS], where DATABASE contains none of / \\ . " $'
+    " or a space"
+)
 
 # Client options used unless the URL sets them. Short server selection makes an unreachable server
 # fail a request within seconds, as StoreReadFailed or StoreWriteFailed, instead of after pymongo's 30 s.
@@ -150,13 +157,13 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
         if "." in urllib.parse.urlsplit(url).path:
             # pymongo would read the part after the dot as a collection name and ignore it.
             raise ValueError(
-                "invalid MongoDB URL: the database name contains a dot; expected mongodb://HOST[:PORT]/DATABASE"
+                f"invalid MongoDB URL {redact_url(url)!r}: the database name contains a dot; {EXPECTED_URL}"
             )
         try:
             client: AsyncMongoClient = AsyncMongoClient(url, appname="taskdash", **client_options(url))
             database = client.get_default_database(default=DEFAULT_DATABASE)
         except (ConfigurationError, InvalidName) as error:
-            raise ValueError(f"invalid MongoDB URL: {error}; expected mongodb://HOST[:PORT]/DATABASE") from None
+            raise ValueError(f"invalid MongoDB URL {redact_url(url)!r}: {error}; {EXPECTED_URL}") from None
 
         repository = cls(client, database, TaskWriter(database, lock_wait, abandoned_after))
         try:

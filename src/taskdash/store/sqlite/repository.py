@@ -75,7 +75,7 @@ def database_path(url: str) -> Path:
         raise ValueError(f"invalid SQLite URL {url!r}: expected sqlite:///PATH")
     path = url.removeprefix("sqlite:///")
     if not path:
-        raise ValueError(f"invalid SQLite URL {url!r}: the path is empty")
+        raise ValueError(f"invalid SQLite URL {url!r}: the path is empty; expected sqlite:///PATH")
     return Path(path)
 
 
