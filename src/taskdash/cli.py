@@ -18,6 +18,7 @@ from taskdash.accounts.roles import Role
 from taskdash.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from taskdash.errors import TaskDashError
 from taskdash.logs import configure_logging
+from taskdash.migration.command import migrate
 from taskdash.store import open_store
 from taskdash.store.protocol import Repository
 
@@ -100,6 +101,9 @@ def serve(config_file: Path | None, **options: Any) -> None:
         timeout_graceful_shutdown=10, proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
+
+
+main.add_command(migrate)
 
 
 @main.group()

@@ -129,6 +129,20 @@ def new_service_document(url: str, first_seen_at: float) -> dict[str, Any]:
     }
 
 
+def service_document(service: ServiceRecord) -> dict[str, Any]:
+    """Return the whole `service` document of `service`; its `task_count` is not stored."""
+    return {
+        "_id": service.url, "name": service.name, "type": service.type, "reserved": service.reserved,
+        "extra": orjson.dumps(service.extra).decode(), "registered": service.registered,
+        "first_seen_at": service.first_seen_at, "registered_at": service.registered_at,
+        "last_heartbeat_at": service.last_heartbeat_at,
+        "last_heartbeat_received_at": service.last_heartbeat_received_at,
+        "last_sender_time": service.last_sender_time, "last_poll_at": service.last_poll_at,
+        "last_poll_ok": service.last_poll_ok, "last_poll_error": service.last_poll_error,
+        "poll_failures": service.poll_failures, "archived": service.archived,
+    }
+
+
 def service_from_document(document: Mapping[str, Any], task_count: int) -> ServiceRecord:
     return ServiceRecord(
         url=document["_id"], name=document["name"], type=document["type"], reserved=document["reserved"],

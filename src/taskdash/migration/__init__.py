@@ -1,0 +1,1 @@
+"""`taskdash migrate`: copy a whole store between SQLite and MongoDB, resumably, and verify it."""

@@ -1,0 +1,130 @@
+"""The `taskdash migrate` command; `taskdash.cli` adds it to the `taskdash` group."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+import structlog
+
+from taskdash.errors import TaskDashError
+from taskdash.logs import configure_logging
+from taskdash.migration.engine import (
+    DEFAULT_BATCH_SIZE,
+    MigrationError,
+    MigrationResult,
+    VerificationFailed,
+    describe_counts,
+    migrate_store,
+)
+from taskdash.migration.progress import progress_for
+from taskdash.migration.urls import EXPECTED_FORMS, parse_store_url, same_store
+from taskdash.store.transfer import StoreUnusable
+
+log = structlog.get_logger("taskdash.migration")
+
+# Exit status when the copy ran but the source and the target contain different numbers of records.
+EXIT_VERIFICATION_FAILED = 3
+# Exit status after Ctrl-C, as shells report a process that SIGINT ended.
+EXIT_INTERRUPTED = 130
+
+
+class CountsDiffer(click.ClickException):
+    exit_code = EXIT_VERIFICATION_FAILED
+
+
+@click.command("migrate")
+# The environment variables keep a password out of the process list and the shell history.
+@click.option(
+    "--from", "source", required=True, metavar="URL", envvar="TASKDASH_MIGRATE_FROM", show_envvar=True,
+    help=f"Store to copy from, only read: {EXPECTED_FORMS}.",
+)
+@click.option(
+    "--to", "target", required=True, metavar="URL", envvar="TASKDASH_MIGRATE_TO", show_envvar=True,
+    help=f"Store to copy into, created if missing: {EXPECTED_FORMS}.",
+)
+@click.option(
+    "--replace", is_flag=True,
+    help="Delete every TaskDash record in the target before copying. Without it, the target must be empty "
+    "or contain a migration from the same source.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, 100_000), default=DEFAULT_BATCH_SIZE, show_default=True,
+    help="Records per read from the source and per write to the target; progress is saved after each batch.",
+)
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto", show_default=True,
+              help="Log format on standard error.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="Log level.")
+def migrate(source: str, target: str, replace: bool, batch_size: int, log_format: str, log_level: str) -> None:
+    """Copy every record from one store to another, then verify the counts.
+
+    Copies from SQLite to MongoDB, from MongoDB to SQLite, or between two
+    stores of one kind. It copies services, tasks (reported metadata and
+    management state), task history, users (password hashes, roles, groups,
+    disabled flag), groups, sessions (logged-in users stay logged in) and
+    dead letters, with their versions, timestamps and ids. Poll leases and
+    task locks are not copied: they only coordinate running instances,
+    which recreate them.
+
+    Stop every TaskDash instance that uses either store first, and start
+    them on the new store once this command has succeeded. Records written
+    to the source during the copy may be missed.
+
+    The target keeps a progress record (the table or collection
+    migration_progress). If the command stops (Ctrl-C, kill -9, a lost
+    connection), run it again with the same --from and --to: it continues
+    after the last batch it wrote, without duplicates. Run again after it
+    finished, it only verifies the counts again.
+
+    A target that contains other data, such as the admin user that
+    `taskdash serve` creates on its first start or a migration from another
+    source, is rejected. --replace deletes that data first.
+
+    \b
+    Exit status: 0 when every count matches, 1 on an error, 2 on a usage
+    error (an invalid URL, one store as both source and target), 3 when the
+    source and the target contain different numbers of records of some kind.
+    """
+    try:
+        source_url = parse_store_url(source, "--from")
+        target_url = parse_store_url(target, "--to")
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if same_store(source_url, target_url):
+        raise click.UsageError(
+            f"--from and --to name the same store ({target_url.display}): give another store as --to"
+        )
+    configure_logging(log_format, log_level)
+
+    coroutine = migrate_store(source_url, target_url, progress_for(sys.stderr), replace=replace, batch_size=batch_size)
+    try:
+        result = asyncio.run(coroutine)
+    except VerificationFailed as error:
+        raise CountsDiffer(str(error)) from None
+    except (MigrationError, StoreUnusable) as error:
+        log.error("migration_failed", source=source_url.display, target=target_url.display, error=str(error))
+        raise click.ClickException(str(error)) from None
+    except TaskDashError as error:
+        # StoreReadFailed or StoreWriteFailed: the store failed or could not be reached.
+        log.error("migration_failed", source=source_url.display, target=target_url.display, error=error.detail)
+        raise click.ClickException(
+            f"{error.detail}\nRun the same command again once the store works: it continues where this run stopped."
+        ) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to continue where it stopped", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+    _print_summary(result, source_url.display, target_url.display)
+
+
+def _print_summary(result: MigrationResult, source: str, target: str) -> None:
+    for line in describe_counts(result.counts):
+        click.echo(line)
+    if result.already_complete:
+        click.echo(f"{target} already held a finished migration from {source}; the counts still match")
+    elif result.resumed:
+        click.echo(f"resumed and finished the migration from {source} to {target}; the counts match")
+    else:
+        click.echo(f"migrated {source} to {target}; the counts match")
