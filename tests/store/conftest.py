@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pymongo import MongoClient
 
 from taskdash.store import open_store
 from taskdash.store.protocol import Repository
+from tests.backends import drop_database
 
 MONGO_URI_VARIABLE = "TASKDASH_TEST_MONGO_URI"
 
@@ -29,14 +29,6 @@ def with_database(uri: str, database: str) -> str:
     """Return `uri` with its database path replaced by `database`, keeping hosts, credentials and options."""
     parts = urllib.parse.urlsplit(uri)
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
-
-
-def drop_database(url: str) -> None:
-    client: MongoClient = MongoClient(url, serverSelectionTimeoutMS=5000)
-    try:
-        client.drop_database(client.get_default_database())
-    finally:
-        client.close()
 
 
 @pytest.fixture(params=BACKENDS)
