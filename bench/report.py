@@ -97,9 +97,9 @@ def intake_section(result: IntakeResult) -> list[str]:
     windows = [
         f"TaskDash on {LABELS[backend]} stores heartbeats far more slowly, so its time ends {seconds:.0f} s after"
         " its first message in flight, drained or not; its rate is then the heartbeats FINished by that time per"
-        " second. FerretDB takes longer for each update as the service collection grows: outside this benchmark,"
-        " one intake batch with a heartbeat of each of 100 services took 0.5 s, of 500 services 11 s, and of"
-        " 2,000 services 198 s, so with 2,000 services hardly any batch completes within the window."
+        " second. FerretDB takes longer for each update as the service collection grows. Outside this benchmark,"
+        " one intake batch with a heartbeat of each of 100 services took 0.5 s. With 500 services it took 11 s,"
+        " and with 2,000 services 198 s, so with 2,000 services hardly any batch completes within the window."
         for backend, seconds in WINDOWS.items()
         if LABELS[backend] in result.taskdash_commands
     ]

@@ -527,7 +527,7 @@ async def test_expired_sessions_purged(store: Repository) -> None:
     assert await store.get_session("live") is not None
 
 
-# Batches larger than FerretDB 1.24 answers in one update command (99 updates).
+# Batches larger than FerretDB 1.24 completes in one update command (99 updates).
 
 
 @pytest.mark.timeout(120)

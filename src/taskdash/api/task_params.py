@@ -80,7 +80,7 @@ def parse_query(model: type[ParamsT], request: Request) -> ParamsT:
     """Validate the query string of `request` with `model`.
 
     Raise RequestValidationError, as FastAPI does for declared parameters, so
-    the error handler answers 400 with errid 1000 and names the parameter.
+    the error handler returns 400 with errid 1000 and names the parameter.
     """
     try:
         return model.model_validate(request.query_params)

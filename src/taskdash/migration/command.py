@@ -83,9 +83,10 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
     source, is rejected. --replace deletes that data first.
 
     \b
-    Exit status: 0 when every count matches, 1 on an error, 2 on a usage
-    error (an invalid URL, one store as both source and target), 3 when the
-    source and the target contain different numbers of records of some kind.
+    Exit status: 0 when every count matches, and 1 on an error. It is 2 on a
+    usage error, such as an invalid URL or one store as both source and
+    target. It is 3 when the source and the target contain different numbers
+    of records of some kind.
     """
     try:
         source_url = parse_store_url(source, "--from")

@@ -616,7 +616,7 @@ class SQLiteRepository:
     async def task_json_page(
         self, query: TaskQuery, sort: TaskSort, limit: int, after_cursor: str | None = None
     ) -> TaskJsonPage:
-        # One row more than the page tells whether another page follows.
+        # One row more than the page shows whether another page follows.
         keys_sql, keys_params = _find_sql(query, sort, limit + 1, after_cursor, page_keys_select(sort))
         count_sql, count_params = _count_sql(query)
 

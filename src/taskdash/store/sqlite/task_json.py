@@ -19,7 +19,7 @@ from typing import Any
 from taskdash.store.records import TaskSort
 from taskdash.store.task_json import TASK_JSON_FIELDS
 
-# The JSON of the benchmark's tasks is about 0.5 KiB, so this holds about 30,000 such tasks.
+# The JSON of the benchmark's tasks is about 0.5 KiB, so this has room for about 30,000 such tasks.
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
 
 
@@ -60,7 +60,7 @@ CacheKey = tuple[int, float]
 class TaskJsonCache:
     """JSON objects of tasks by task id, each valid for the (version, updated_at) it was built from.
 
-    The cache holds at most `max_bytes` of JSON and evicts the entries stored first.
+    The cache contains at most `max_bytes` of JSON and evicts the entries stored first.
     """
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
