@@ -51,6 +51,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['tests/**/*.spec.ts'],
+    setupFiles: ['tests/support/setup.ts'],
     clearMocks: true,
     restoreMocks: true,
     unstubGlobals: true,

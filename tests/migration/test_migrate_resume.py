@@ -127,19 +127,45 @@ def test_mongo_to_sqlite_resumes_after_kill(
         assert copy[table] == rows, table
 
 
+def interrupt_during(process: subprocess.Popen, target: str, log_path: Path, signals: int) -> int:
+    """Send `signals` SIGINTs to `process` once it has copied KILL_AFTER tasks; return its exit status."""
+    wait_until(lambda: copied(target, "tasks") >= KILL_AFTER or process.poll() is not None, 120,
+               f"{KILL_AFTER} tasks copied")
+    assert process.poll() is None, f"the copy ended before the interrupt:\n{log_path.read_text()[-2000:]}"
+    for _ in range(signals):
+        process.send_signal(signal.SIGINT)
+    return process.wait(30)
+
+
 def test_interrupt_exits_130_and_resumes(sqlite_source: str, mongo_url: str, tmp_path: Path) -> None:
     fill_url(sqlite_source, TASKS)
     log_path = tmp_path / "migrate.log"
-    process = start(sqlite_source, mongo_url, BATCH_SIZE, log_path)
-    wait_until(lambda: copied(mongo_url, "tasks") >= KILL_AFTER or process.poll() is not None, 120,
-               f"{KILL_AFTER} tasks copied")
-    assert process.poll() is None, f"the copy ended before the interrupt:\n{log_path.read_text()[-2000:]}"
 
-    process.send_signal(signal.SIGINT)
-    process.wait(30)
+    status = interrupt_during(start(sqlite_source, mongo_url, BATCH_SIZE, log_path), mongo_url, log_path, signals=1)
+    after_interrupt = progress_of(mongo_url)
     result = finish(sqlite_source, mongo_url, BATCH_SIZE)
 
-    assert process.returncode == 130
-    assert "interrupted: run the same command again" in log_path.read_text()
+    log_text = log_path.read_text()
+    assert status == 130
+    assert "stopping after the current batch" in log_text
+    assert "interrupted: stopped after" in log_text
+    assert "run the same command again to continue where it stopped" in log_text
+    assert after_interrupt is not None
+    # The copy stopped at a batch boundary, with its progress saved.
+    assert after_interrupt["kinds"]["tasks"]["copied"] % BATCH_SIZE == 0
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed and finished the migration" in result.stdout
+
+
+def test_second_interrupt_stops_at_once_and_resumes(sqlite_source: str, mongo_url: str, tmp_path: Path) -> None:
+    fill_url(sqlite_source, TASKS)
+    expected = export_all(sqlite_source)
+    log_path = tmp_path / "migrate.log"
+
+    status = interrupt_during(start(sqlite_source, mongo_url, BATCH_SIZE, log_path), mongo_url, log_path, signals=2)
+    result = finish(sqlite_source, mongo_url, BATCH_SIZE)
+
+    assert status == 130
+    assert "run the same command again to continue where it stopped" in log_path.read_text()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert export_all(mongo_url)[Kind.TASKS] == expected[Kind.TASKS]

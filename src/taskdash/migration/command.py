@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import click
 import structlog
@@ -13,6 +16,7 @@ from taskdash.logs import configure_logging
 from taskdash.migration.engine import (
     DEFAULT_BATCH_SIZE,
     MigrationError,
+    MigrationInterrupted,
     MigrationResult,
     VerificationFailed,
     describe_counts,
@@ -76,7 +80,8 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
     migration_progress). If the command stops (Ctrl-C, kill -9, a lost
     connection), run it again with the same --from and --to: it continues
     after the last batch it wrote, without duplicates. Run again after it
-    finished, it only verifies the counts again.
+    finished, it only verifies the counts again. Ctrl-C stops after the
+    batch being written; a second Ctrl-C stops at once.
 
     A target that contains other data, such as the admin user that
     `taskdash serve` creates on its first start or a migration from another
@@ -99,9 +104,15 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
         )
     configure_logging(log_format, log_level)
 
-    coroutine = migrate_store(source_url, target_url, progress_for(sys.stderr), replace=replace, batch_size=batch_size)
+    stop = asyncio.Event()
+    coroutine = migrate_store(
+        source_url, target_url, progress_for(sys.stderr), replace=replace, batch_size=batch_size, stop=stop
+    )
     try:
-        result = asyncio.run(coroutine)
+        result = asyncio.run(_stop_on_ctrl_c(coroutine, stop))
+    except MigrationInterrupted as error:
+        click.echo(f"interrupted: {error}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except VerificationFailed as error:
         raise CountsDiffer(str(error)) from None
     except (MigrationError, StoreUnusable) as error:
@@ -113,11 +124,37 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
         raise click.ClickException(
             f"{error.detail}\nRun the same command again once the store works: it continues where this run stopped."
         ) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         click.echo("interrupted: run the same command again to continue where it stopped", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
     _print_summary(result, source_url.display, target_url.display)
+
+
+async def _stop_on_ctrl_c(coroutine: Coroutine[Any, Any, MigrationResult], stop: asyncio.Event) -> MigrationResult:
+    """Run `coroutine`, and stop it after the current batch on a first Ctrl-C (SIGINT) and at once on a second.
+
+    asyncio.run's own SIGINT handling cancels the task instead. In a test run
+    that cancellation was lost during a MongoDB call, and the copy went on to
+    the end, so the first Ctrl-C sets `stop`, which the engine checks between batches.
+    """
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_sigint() -> None:
+        if stop.is_set():
+            loop.remove_signal_handler(signal.SIGINT)
+            main.cancel()
+            return
+        stop.set()
+        click.echo("\nstopping after the current batch; press Ctrl-C again to stop at once", err=True)
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        return await coroutine
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _print_summary(result: MigrationResult, source: str, target: str) -> None:

@@ -24,6 +24,7 @@ records, which the count check then reports.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -52,6 +53,10 @@ class VerificationFailed(MigrationError):
         self.mismatches = mismatches
 
 
+class MigrationInterrupted(MigrationError):
+    """Raised when a stop was requested; the copy stopped after a batch whose progress the target has saved."""
+
+
 class ProgressReporter(Protocol):
     """Shows how far the copy of each kind has got."""
 
@@ -60,7 +65,8 @@ class ProgressReporter(Protocol):
 
     def advance(self, count: int) -> None: ...
 
-    def finish(self) -> None: ...
+    def finish(self, complete: bool) -> None:
+        """End the current kind; `complete` is False when the copy of the kind stopped part-way."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -85,8 +91,12 @@ async def migrate_store(
     *,
     replace: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    stop: asyncio.Event | None = None,
 ) -> MigrationResult:
     """Copy every record of `source_url` into `target_url` and verify the counts; see the module docstring.
+
+    Setting `stop` ends the copy after the batch being written, with
+    MigrationInterrupted; a later run resumes from there.
 
     Raises MigrationError when the stores cannot be used, VerificationFailed
     when the counts differ afterwards, and StoreReadFailed or StoreWriteFailed
@@ -103,7 +113,9 @@ async def migrate_store(
     try:
         target = await _open(target_url, target=True)
         try:
-            return await _migrate(source, target, source_url, target_url, reporter, replace, batch_size)
+            return await _migrate(
+                source, target, source_url, target_url, reporter, replace, batch_size, stop or asyncio.Event()
+            )
         finally:
             await target.close()
     finally:
@@ -119,7 +131,7 @@ async def _open(url: StoreUrl, *, target: bool) -> TransferStore:
 
 async def _migrate(
     source: TransferStore, target: TransferStore, source_url: StoreUrl, target_url: StoreUrl,
-    reporter: ProgressReporter, replace: bool, batch_size: int,
+    reporter: ProgressReporter, replace: bool, batch_size: int, stop: asyncio.Event,
 ) -> MigrationResult:
     await _check_distinct(source, target, target_url)
     progress = await _starting_progress(source_url, target, target_url, replace)
@@ -135,7 +147,7 @@ async def _migrate(
         await target.write_progress(progress)
     if not progress.complete:
         for kind in KINDS:
-            await _copy_kind(kind, source, target, progress, reporter, batch_size)
+            await _copy_kind(kind, source, target, progress, reporter, batch_size, stop)
 
     counts = await _verify(source, target, source_url, target_url)
     if not progress.complete:
@@ -190,7 +202,7 @@ async def _starting_progress(
 
 async def _copy_kind(
     kind: Kind, source: TransferStore, target: TransferStore, progress: Progress,
-    reporter: ProgressReporter, batch_size: int,
+    reporter: ProgressReporter, batch_size: int, stop: asyncio.Event,
 ) -> None:
     state = progress.of(kind)
     if state.done:
@@ -199,6 +211,12 @@ async def _copy_kind(
     reporter.start(kind, await source.count(kind), state.copied)
     try:
         while not state.done:
+            if stop.is_set():
+                log.warning("migration_interrupted", kind=kind.value, copied=state.copied)
+                raise MigrationInterrupted(
+                    f"stopped after {state.copied} {kind.value} records: run the same command again to continue "
+                    "where it stopped"
+                )
             batch = await source.read_batch(kind, state.after, batch_size)
             if batch.records:
                 state.after = batch.last_key
@@ -208,7 +226,7 @@ async def _copy_kind(
             await target.write_batch(kind, batch.records, progress)
             reporter.advance(len(batch.records))
     finally:
-        reporter.finish()
+        reporter.finish(state.done)
     log.info("migration_kind_copied", kind=kind.value, copied=state.copied,
              seconds=round(time.monotonic() - started, 3))
 

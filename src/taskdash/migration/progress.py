@@ -31,7 +31,7 @@ class BarProgress:
     def advance(self, count: int) -> None:
         self._bar.update(count)
 
-    def finish(self) -> None:
+    def finish(self, complete: bool) -> None:
         self._bar.__exit__(None, None, None)
         self._bar = None
 
@@ -57,8 +57,8 @@ class LineProgress:
         if time.monotonic() - self._last_line_at >= self._interval:
             self._write(self._position())
 
-    def finish(self) -> None:
-        self._write(f"{self._position()} done")
+    def finish(self, complete: bool) -> None:
+        self._write(f"{self._position()} {'done' if complete else 'stopped'}")
 
     def _position(self) -> str:
         percent = 100 * self._copied // self._total if self._total else 100

@@ -8,6 +8,7 @@ import type { Session } from '@/api/session'
 import { i18n } from '@/locales'
 import { createAppRouter } from '@/router'
 import { useSessionStore } from '@/stores/session'
+import { watchFirstNavigation } from './routers'
 
 export function makeSession(changes: Partial<Session> = {}): Session {
   return {
@@ -37,6 +38,8 @@ export function createTestApp(session: Session | null = makeSession()): TestApp 
 }
 
 export function mountWithApp(component: Component, app: TestApp, stubs: Record<string, Component> = {}): VueWrapper {
+  // Installing the router starts its first navigation in jsdom.
+  watchFirstNavigation(app.router)
   return mount(component, { attachTo: document.body, global: { plugins: [app.pinia, i18n, app.router], stubs } })
 }
 
