@@ -11,6 +11,7 @@ import pytest
 from devtools.procs import Nsqd, RefService, TaskDashServer, add_user, closed_port
 from taskdash.accounts.users import create_user
 from taskdash.store import open_store
+from tests.backends import BACKENDS, backend_database_url
 
 ADMIN_NAME = "admin"
 EDITOR_NAME = "editor"
@@ -22,6 +23,12 @@ FAST_LIVENESS = ["--suspect-after", str(SUSPECT_AFTER), "--offline-after", str(O
 
 StartTaskDash = Callable[..., TaskDashServer]
 StartRefService = Callable[..., RefService]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store of the test's servers: each test runs on SQLite and on FerretDB, unless its module overrides this."""
+    yield from backend_database_url(request, tmp_path)
 
 
 @pytest.fixture

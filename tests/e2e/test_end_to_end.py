@@ -136,16 +136,20 @@ def publish_stream(nsqd: Nsqd, rounds: list[tuple[list[bytes], list[bytes]]], do
 
 @pytest.mark.parametrize("nsqd_args", [["--msg-timeout=5s"]])
 def test_registrations_survive_kill(
-    tmp_path: Path, nsqd: Nsqd, start_taskdash, admin, dead_port: int, nsqd_args: list[str]
+    tmp_path: Path, nsqd: Nsqd, start_taskdash, admin, dead_port: int, nsqd_args: list[str], database_url: str
 ) -> None:
+    # FerretDB 1.24's SQLite handler reads every row of a collection to find a document by `_id` (its query and
+    # its index use different expressions), so each service update there costs time in proportion to the number
+    # of services, and the stream is smaller.
+    count = 5000 if database_url.startswith("sqlite") else 1000
     # The short --msg-timeout makes nsqd requeue the killed consumer's in-flight messages quickly.
     server = start_taskdash(nsqd, "--poll-interval", "60")
     wait_ready(server)
-    urls = [f"http://127.0.0.1:{dead_port}/rpost/crash-{index}" for index in range(5000)]
+    urls = [f"http://127.0.0.1:{dead_port}/rpost/crash-{index}" for index in range(count)]
     now = int(time.time())
     registrations = [json.dumps({"url": url, "name": f"crash-{index}"}).encode() for index, url in enumerate(urls)]
     heartbeats = [json.dumps({"url": url, "time": now}).encode() for url in urls]
-    rounds = [(registrations[start:start + 100], heartbeats[start:start + 100]) for start in range(0, 5000, 100)]
+    rounds = [(registrations[start:start + 100], heartbeats[start:start + 100]) for start in range(0, count, 100)]
 
     done = threading.Event()
     publisher = threading.Thread(target=publish_stream, args=(nsqd, rounds, done), daemon=True)
@@ -153,9 +157,9 @@ def test_registrations_survive_kill(
 
     def streaming() -> bool:
         counters = nsqd.channel_stats(SERVICE_TOPIC, CHANNEL)
-        return counters is not None and counters["message_count"] >= 1000
+        return counters is not None and counters["message_count"] >= count // 5
 
-    wait_until(streaming, 60, "1000 registrations published")
+    wait_until(streaming, 60, f"{count // 5} registrations published")
     server.managed.kill()
     killed_mid_stream = not done.is_set()
     publisher.join(120)
@@ -164,8 +168,8 @@ def test_registrations_survive_kill(
     restarted = server.restart(tmp_path)
     try:
         for topic in (SERVICE_TOPIC, HEARTBEAT_TOPIC):
-            wait_until(lambda topic=topic: nsqd.channel_drained(topic, CHANNEL, 5000), 120,
-                       f"5000 messages FINished on {topic}", interval=0.5)
+            wait_until(lambda topic=topic: nsqd.channel_drained(topic, CHANNEL, count), 120,
+                       f"{count} messages FINished on {topic}", interval=0.5)
         with restarted.login(*admin) as client:
             services = all_services(client)
     finally:
@@ -174,7 +178,7 @@ def test_registrations_survive_kill(
 
     assert killed_mid_stream, "TaskDash was killed only after the stream ended"
     assert set(services) == set(urls)
-    assert sum(1 for service in services.values() if service["registered"]) == 5000
+    assert sum(1 for service in services.values() if service["registered"]) == count
     assert all(service["last_heartbeat_at"] is not None for service in services.values())
 
 

@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 
 from taskdash.store import open_store
+from taskdash.store.mongo.repository import MongoRepository
 from taskdash.store.protocol import Repository
 from tests.backends import drop_database
 
 MONGO_URI_VARIABLE = "TASKDASH_TEST_MONGO_URI"
 
-BACKENDS = ["sqlite", "ferretdb"] + (["mongodb"] if os.environ.get(MONGO_URI_VARIABLE) else [])
+# "ferretdb-conditional" writes to FerretDB as the store writes to MongoDB, with the conditions of updates in
+# their filters (see taskdash.store.mongo.server), so that this suite covers MongoDB's way without a MongoDB.
+BACKENDS = ["sqlite", "ferretdb", "ferretdb-conditional"] + (["mongodb"] if os.environ.get(MONGO_URI_VARIABLE) else [])
 
 
 def with_database(uri: str, database: str) -> str:
@@ -44,7 +47,7 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
         return
 
     database = f"taskdash_test_{uuid.uuid4().hex[:12]}"
-    if backend == "ferretdb":
+    if backend.startswith("ferretdb"):
         url = request.getfixturevalue("ferretdb").database_url(database)
     else:
         url = with_database(os.environ[MONGO_URI_VARIABLE], database)
@@ -52,9 +55,16 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
     drop_database(url)
 
 
+async def open_backend(store_url: str, backend: str) -> Repository:
+    """Open the store at `store_url`, forcing conditions into update filters on "ferretdb-conditional"."""
+    if backend == "ferretdb-conditional":
+        return await MongoRepository.open(store_url, check_conditions_here=False)
+    return await open_store(store_url)
+
+
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Repository]:
-    repository = await open_store(store_url)
+async def store(store_url: str, backend: str) -> AsyncIterator[Repository]:
+    repository = await open_backend(store_url, backend)
     yield repository
     await repository.close()
 
@@ -63,12 +73,12 @@ OpenClients = Callable[[int], Awaitable[list[Repository]]]
 
 
 @pytest.fixture
-async def open_clients(store_url: str) -> AsyncIterator[OpenClients]:
+async def open_clients(store_url: str, backend: str) -> AsyncIterator[OpenClients]:
     """Return a function that opens N more repositories on the test's store; they close after the test."""
     opened: list[Repository] = []
 
     async def open_many(count: int) -> list[Repository]:
-        clients = [await open_store(store_url) for _ in range(count)]
+        clients = [await open_backend(store_url, backend) for _ in range(count)]
         opened.extend(clients)
         return clients
 

@@ -112,3 +112,18 @@ async def test_heartbeats_racing_poll_records_both_kept(store: Repository) -> No
     assert service.last_sender_time == T0 + 20
     assert service.last_poll_at is not None
     assert service.last_poll_error == f"poll {service.poll_failures} failed"
+
+
+async def test_first_heartbeats_from_two_clients_keep_newest(store: Repository, open_clients: OpenClients) -> None:
+    older, newer = await open_clients(2)
+    urls = [f"http://127.0.0.1:9/rpost/race-{index}" for index in range(60)]
+
+    # Both clients find every URL new, so the slower insert of each URL meets the faster one's document.
+    await asyncio.gather(
+        older.apply_intake_batch([], [Heartbeat(url, T0 + 1, T0 + 1, T0 + 1) for url in urls], []),
+        newer.apply_intake_batch([], [Heartbeat(url, T0 + 2, T0 + 2, T0 + 2) for url in urls], []),
+    )
+
+    times = await store.heartbeat_times()
+    assert sorted(times) == sorted(urls)
+    assert set(times.values()) == {T0 + 2}

@@ -187,6 +187,23 @@ async def test_live_lock_blocks_writers(store_url: str, raw_db: AsyncDatabase) -
         await repository.close()
 
 
+async def test_claim_against_live_claim_lock_answers_at_once(store_url: str, raw_db: AsyncDatabase) -> None:
+    # A claim that waited for the lock would raise StoreWriteFailed after lock_wait, because this lock never lands.
+    repository = await MongoRepository.open(store_url, lock_wait=30, abandoned_after=300)
+    try:
+        await repository.insert_tasks([task("t1")], [])
+        await insert_lock(raw_db, TaskWrite("t1", 1, {"status": "running", "user": "bob"}), time.time())
+
+        outcome, record = await repository.change_owner(claim("t1", "alice"))
+
+        assert outcome == ClaimOutcome.ALREADY_CLAIMED
+        assert record.user == "bob"
+        assert record.version == 2
+        assert (await repository.get_task("t1")).version == 1
+    finally:
+        await repository.close()
+
+
 async def test_stale_writer_leaves_no_lock(store: MongoRepository, raw_db: AsyncDatabase) -> None:
     await store.insert_tasks([task("t1")], [])
     loaded = await store.get_task("t1")

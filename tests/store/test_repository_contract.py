@@ -132,6 +132,36 @@ async def test_heartbeat_newer_moves_forward(store: Repository) -> None:
     assert record.last_sender_time == T0 + 6
 
 
+async def test_older_messages_later_in_batch_ignored(store: Repository) -> None:
+    await store.apply_intake_batch(
+        [registration(name="new", seen_at=T0 + 5), registration(name="old", seen_at=T0)],
+        [heartbeat(seen_at=T0 + 9, sender_time=T0 + 9), heartbeat(seen_at=T0 + 1, sender_time=T0 + 1)],
+        [],
+    )
+
+    record = await service(store, URL_A)
+    assert record.name == "new"
+    assert record.registered_at == T0 + 5
+    assert record.last_heartbeat_at == T0 + 9
+    assert record.last_sender_time == T0 + 9
+
+
+async def test_newer_messages_later_in_batch_applied(store: Repository) -> None:
+    await store.apply_intake_batch([registration(name="old")], [heartbeat()], [])
+
+    await store.apply_intake_batch(
+        [registration(name="mid", seen_at=T0 + 2), registration(name="new", seen_at=T0 + 4)],
+        [heartbeat(seen_at=T0 + 3), heartbeat(seen_at=T0 + 6, sender_time=T0 + 5)],
+        [],
+    )
+
+    record = await service(store, URL_A)
+    assert record.name == "new"
+    assert record.registered_at == T0 + 4
+    assert record.last_heartbeat_at == T0 + 6
+    assert record.last_sender_time == T0 + 5
+
+
 async def test_heartbeat_unknown_url_creates_unregistered(store: Repository) -> None:
     await store.apply_intake_batch([], [heartbeat(URL_B, seen_at=T0 + 1)], [])
 

@@ -59,7 +59,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TaskDashError)
     async def domain_error(request: Request, error: TaskDashError) -> JSONResponse:
-        log.info("api_request_rejected", path=request.url.path, errid=int(error.errid), reason=error.detail)
+        # A store failure (status 503) is this server's problem, unlike a rejected request, so it is a warning.
+        log_event = log.warning if ERROR_TABLE[error.errid].http_status >= 500 else log.info
+        log_event("api_request_rejected", path=request.url.path, errid=int(error.errid), reason=error.detail)
         return error_response(request, error.errid, error.detail)
 
     @app.exception_handler(StarletteHTTPException)

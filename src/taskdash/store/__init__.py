@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from taskdash.errors import InvalidDatabaseUrl, StoreUnavailable, StoreWriteFailed
+from taskdash.errors import InvalidDatabaseUrl, StoreReadFailed, StoreUnavailable, StoreWriteFailed
 from taskdash.store.protocol import Repository
 
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
@@ -58,9 +58,9 @@ async def _open_mongo(database_url: str) -> Repository:
         return await MongoRepository.open(database_url)
     except ValueError as error:
         raise InvalidDatabaseUrl(str(error)) from None
-    except StoreWriteFailed as error:
-        # Creating the indexes is the first request to the server, so this is where an unreachable
-        # server or a failed login shows.
+    except (StoreReadFailed, StoreWriteFailed) as error:
+        # Reading the server's build information and creating the indexes are the first requests to the
+        # server, so this is where an unreachable server or a failed login shows.
         raise StoreUnavailable(
             f"opening the MongoDB store of --database-url {redact_url(database_url)!r} failed: {error.detail}; "
             "check that the server runs and accepts connections at that address, and the user and password"

@@ -21,7 +21,9 @@ write is decided once the lock exists. The winner then applies it:
 2. It inserts the history entries, with ids derived from the version, so a
    repeat stores each entry once.
 3. It updates the `metadata` mirror, then the `management` document
-   (filtered by `version` v, setting v + 1), then deletes the lock.
+   (filtered by `version` v, setting v + 1; on FerretDB it reads the
+   version first and filters by `_id` alone, see
+   taskdash.store.mongo.server), then deletes the lock.
 
 Only the holder of the lock for the current version writes a task, so no
 two writes of one task overlap, even on FerretDB. A loser waits until the
@@ -54,6 +56,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from taskdash.store.mongo.documents import HISTORY, MANAGEMENT, METADATA, TASK_LOCK, history_document
 from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes
+from taskdash.store.mongo.server import ServerTraits, id_filter
 from taskdash.store.records import HistoryEntry
 
 log = structlog.get_logger("taskdash.store.mongo")
@@ -89,6 +92,8 @@ class WriteResult:
     stale: list[str] = field(default_factory=list)
     # Another write held the task's lock for longer than the wait; nothing was written.
     blocked: list[str] = field(default_factory=list)
+    # Called with `wait=False`: another write holds the task's lock for this version; nothing was written.
+    contended: list[str] = field(default_factory=list)
 
 
 def lock_id(task_id: str, version: int) -> str:
@@ -109,14 +114,20 @@ def lock_document(write: TaskWrite, at: float) -> dict[str, Any]:
 class TaskWriter:
     """Applies version-checked task writes through `task_lock` documents."""
 
-    def __init__(self, database: AsyncDatabase, lock_wait: float = LOCK_WAIT,
+    def __init__(self, database: AsyncDatabase, server: ServerTraits, lock_wait: float = LOCK_WAIT,
                  abandoned_after: float = ABANDONED_AFTER) -> None:
         self._database = database
+        self._server = server
         self.lock_wait = lock_wait
         self.abandoned_after = abandoned_after
 
-    async def write(self, writes: Sequence[TaskWrite]) -> WriteResult:
-        """Apply each write whose task is still at its version; raise PyMongoError if the server fails."""
+    async def write(self, writes: Sequence[TaskWrite], wait: bool = True) -> WriteResult:
+        """Apply each write whose task is still at its version; raise PyMongoError if the server fails.
+
+        A write whose lock another writer holds waits for that writer's write
+        to land and is then reported stale (or blocked after `lock_wait`).
+        With `wait` False it is reported contended at once instead.
+        """
         result = WriteResult()
         unique: dict[str, TaskWrite] = {}
         for write in writes:
@@ -147,9 +158,11 @@ class TaskWriter:
         await self._apply(ready)
         result.written.extend(lock["task_id"] for lock in ready)
 
-        if lost:
+        if lost and not wait:
+            result.contended.extend(locks[index]["task_id"] for index in sorted(lost))
+        elif lost:
             contended = {locks[index]["task_id"]: locks[index]["version"] for index in lost}
-            blocked = await self._wait_for(contended)
+            blocked = await self.wait_for(contended)
             result.blocked.extend(blocked)
             result.stale.extend(task_id for task_id in contended if task_id not in blocked)
         return result
@@ -165,11 +178,11 @@ class TaskWriter:
     async def _versions(self, task_ids: list[str]) -> dict[str, int]:
         if not task_ids:
             return {}
-        cursor = self._database[MANAGEMENT].find({"_id": {"$in": task_ids}}, {"version": 1})
+        cursor = self._database[MANAGEMENT].find(id_filter(task_ids), {"version": 1})
         return {document["_id"]: document["version"] for document in await cursor.to_list()}
 
     async def _delete_locks(self, locks: list[dict[str, Any]]) -> None:
-        await self._database[TASK_LOCK].delete_many({"_id": {"$in": [lock["_id"] for lock in locks]}})
+        await self._database[TASK_LOCK].delete_many(id_filter([lock["_id"] for lock in locks]))
 
     async def _delete_locks_if_possible(self, locks: list[dict[str, Any]]) -> None:
         try:
@@ -206,17 +219,41 @@ class TaskWriter:
         if metadata:
             await bulk_write_chunked(self._database[METADATA], metadata, ordered=False)
 
-        management = [
-            UpdateOne(
-                {"_id": lock["task_id"], "version": lock["version"]},
-                {"$set": {**lock["management"], "version": lock["version"] + 1}},
-            )
-            for lock in locks
-        ]
-        await bulk_write_chunked(self._database[MANAGEMENT], management, ordered=False)
+        await self._update_management(locks)
         await self._delete_locks(locks)
 
-    async def _wait_for(self, contended: dict[str, int]) -> list[str]:
+    async def _update_management(self, locks: list[dict[str, Any]]) -> None:
+        """Set each locked task's `management` fields and its next version, if it is still at the locked version."""
+        if self._server.check_conditions_here:
+            # Read the versions again just before the update, which filters on `_id` alone: see
+            # taskdash.store.mongo.server for why FerretDB is written to this way.
+            current = await self._versions([lock["task_id"] for lock in locks])
+            at_version = [lock for lock in locks if current.get(lock["task_id"]) == lock["version"]]
+            filters = [{"_id": lock["task_id"]} for lock in at_version]
+        else:
+            at_version = locks
+            filters = [{"_id": lock["task_id"], "version": lock["version"]} for lock in locks]
+        management = [
+            UpdateOne(task_filter, {"$set": {**lock["management"], "version": lock["version"] + 1}})
+            for task_filter, lock in zip(filters, at_version, strict=True)
+        ]
+        if management:
+            await bulk_write_chunked(self._database[MANAGEMENT], management, ordered=False)
+
+    async def pending_changes(self, task_id: str, version: int) -> dict[str, Any] | None:
+        """Return the `management` fields that the live write holding the lock of (task, version) sets, or None.
+
+        While the task is at `version`, that write is decided: it lands, or a
+        later writer completes it once the lock is abandoned. None means the
+        lock is gone, because the write landed or its writer found it stale,
+        or that it is abandoned, which `wait_for` completes.
+        """
+        lock = await self._database[TASK_LOCK].find_one({"_id": lock_id(task_id, version)}, {"management": 1, "at": 1})
+        if lock is None or time.time() - lock["at"] >= self.abandoned_after:
+            return None
+        return lock["management"]
+
+    async def wait_for(self, contended: dict[str, int]) -> list[str]:
         """Wait until the writes holding these (task id -> version) locks land; return the task ids still locked."""
         deadline = time.monotonic() + self.lock_wait
         delay = 0.005
@@ -239,7 +276,7 @@ class TaskWriter:
             return {}
 
         cursor = self._database[TASK_LOCK].find(
-            {"_id": {"$in": [lock_id(task_id, version) for task_id, version in pending.items()]}}
+            id_filter([lock_id(task_id, version) for task_id, version in pending.items()])
         )
         locks = await cursor.to_list()
         # A lock that is gone although its task was at the locked version was deleted by a stale writer,

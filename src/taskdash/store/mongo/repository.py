@@ -41,9 +41,9 @@ from typing import Any
 import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConfigurationError, InvalidName
+from pymongo.errors import ConfigurationError, InvalidName, PyMongoError
 
-from taskdash.errors import StoreWriteFailed
+from taskdash.errors import StoreReadFailed, StoreWriteFailed
 from taskdash.store import redact_url
 from taskdash.store.mongo import documents as docs
 from taskdash.store.mongo.accounts import AccountMethods
@@ -52,6 +52,7 @@ from taskdash.store.mongo.locks import ABANDONED_AFTER, LOCK_WAIT, TaskWrite, Ta
 from taskdash.store.mongo.operations import insert_new, store_operation
 from taskdash.store.mongo.queries import after_cursor_filter, combine, sort_spec, task_filter
 from taskdash.store.mongo.schema import create_indexes
+from taskdash.store.mongo.server import ServerTraits, detect_server
 from taskdash.store.mongo.services import ServiceMethods
 from taskdash.store.protocol import TASK_COLUMNS, ClaimOutcome
 from taskdash.store.records import ClaimRequest, HistoryEntry, TaskQuery, TaskRecord, TaskSort
@@ -85,6 +86,14 @@ def client_options(url: str) -> dict[str, Any]:
     """Return DEFAULT_CLIENT_OPTIONS without the options that `url` sets itself."""
     set_in_url = {name.lower() for name in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)}
     return {name: value for name, value in DEFAULT_CLIENT_OPTIONS.items() if name.lower() not in set_in_url}
+
+
+async def _detect_server(database: AsyncDatabase) -> ServerTraits:
+    try:
+        return await detect_server(database)
+    except PyMongoError as error:
+        log.error("mongo_operation_failed", operation="buildInfo", database=database.name, error=str(error))
+        raise StoreReadFailed(f"MongoDB read of buildInfo for database {database.name!r} failed: {error}") from error
 
 
 def _utc_day(at: float) -> str:
@@ -130,10 +139,13 @@ class _InsertionOrder:
 class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
     """Repository on one MongoDB database, or a server that speaks its protocol such as FerretDB."""
 
-    def __init__(self, client: AsyncMongoClient, database: AsyncDatabase, writer: TaskWriter) -> None:
+    def __init__(
+        self, client: AsyncMongoClient, database: AsyncDatabase, writer: TaskWriter, server: ServerTraits
+    ) -> None:
         self._client = client
         self._db = database
         self._writer = writer
+        self._server = server
         self._order = _InsertionOrder()
         # FerretDB rewrites a whole document on every update, so two updates of one document can
         # lose one of them. These locks keep this process's service and account updates apart.
@@ -148,11 +160,14 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
 
     @classmethod
     async def open(
-        cls, url: str, lock_wait: float = LOCK_WAIT, abandoned_after: float = ABANDONED_AFTER
+        cls, url: str, lock_wait: float = LOCK_WAIT, abandoned_after: float = ABANDONED_AFTER,
+        check_conditions_here: bool | None = None,
     ) -> MongoRepository:
         """Connect to the database that `url` names and create the indexes it lacks.
 
         `lock_wait` and `abandoned_after` are the seconds of `TaskWriter`'s limits.
+        `check_conditions_here` overrides what the server's build information
+        implies (see taskdash.store.mongo.server); the tests use it.
         """
         if "." in urllib.parse.urlsplit(url).path:
             # pymongo would read the part after the dot as a collection name and ignore it.
@@ -165,13 +180,17 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
         except (ConfigurationError, InvalidName) as error:
             raise ValueError(f"invalid MongoDB URL {redact_url(url)!r}: {error}; {EXPECTED_URL}") from None
 
-        repository = cls(client, database, TaskWriter(database, lock_wait, abandoned_after))
         try:
+            server = await _detect_server(database)
+            if check_conditions_here is not None:
+                server = ServerTraits(server.description, check_conditions_here)
+            repository = cls(client, database, TaskWriter(database, server, lock_wait, abandoned_after), server)
             await repository._create_indexes()
         except BaseException:
             await client.close()
             raise
-        log.info("mongo_store_opened", database=database.name)
+        log.info("mongo_store_opened", database=database.name, server=server.description,
+                 check_conditions_here=server.check_conditions_here)
         return repository
 
     @store_operation("write")
@@ -301,18 +320,28 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
                 "claimed_at": request.at, "updated_at": request.at,
             }
             entry = HistoryEntry(task.task_id, request.at, request.actor, "user", task.status, RUNNING, request.reason)
-            result = await self._writer.write([TaskWrite(task.task_id, task.version, changes, history=[entry])])
+            write = TaskWrite(task.task_id, task.version, changes, history=[entry])
+            result = await self._writer.write([write], wait=False)
             if result.written:
                 task.status, task.user, task.checker, task.group_id = (
                     RUNNING, request.user, request.checker, request.group_id
                 )
                 task.claimed_at, task.updated_at, task.version = request.at, request.at, task.version + 1
                 return ClaimOutcome.DONE, task
-            if result.blocked:
-                raise StoreWriteFailed(
-                    f"changing the owner of task {request.task_id!r} failed: another write has held it for more "
-                    f"than {self._writer.lock_wait:g} s; try again"
-                )
+            if result.contended:
+                # Another write of this version is decided. If the task as it will be rejects the request, as
+                # when another user's claim holds the lock, answer now rather than after that write lands.
+                pending = await self._writer.pending_changes(task.task_id, task.version)
+                if pending is not None:
+                    upcoming = docs.task_from_document({**document, **pending, "version": task.version + 1})
+                    rejected = _rejected_outcome(request, upcoming)
+                    if rejected is not None:
+                        return rejected, upcoming
+                if await self._writer.wait_for({task.task_id: task.version}):
+                    raise StoreWriteFailed(
+                        f"changing the owner of task {request.task_id!r} failed: another write has held it for "
+                        f"more than {self._writer.lock_wait:g} s; try again"
+                    )
             # Another write landed first: read the task again and decide anew.
         raise StoreWriteFailed(
             f"changing the owner of task {request.task_id!r} failed: it changed concurrently "

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import orjson
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from taskdash.errors import StoreWriteFailed
 from taskdash.store.mongo import documents as docs
+from taskdash.store.mongo.intake import IntakeBatch, StoredTimes
 from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes, insert_new, store_operation
+from taskdash.store.mongo.server import ServerTraits, id_filter
 from taskdash.store.records import DeadLetter, Heartbeat, Registration, ServiceRecord
 
 # Attempts to insert dead letters whose ids other instances keep taking.
@@ -25,6 +25,7 @@ class ServiceMethods:
     _db: AsyncDatabase
     # Held around every update of a `service` document (see MongoRepository).
     _service_writes: asyncio.Lock
+    _server: ServerTraits
 
     @store_operation("write")
     async def apply_intake_batch(
@@ -40,69 +41,43 @@ class ServiceMethods:
         NOTE: a failure while the dead letters are being inserted stores the
         first of them, and the repeated batch stores those again.
         """
-        async with self._service_writes:
-            await self._create_unknown_services(registrations, heartbeats)
-            updates = [self._registration_update(registration) for registration in registrations]
-            updates += [self._heartbeat_update(heartbeat) for heartbeat in heartbeats]
-            if updates:
-                await bulk_write_chunked(self._db[docs.SERVICE], updates, ordered=True)
+        batch = IntakeBatch.of(registrations, heartbeats)
+        if batch.first_seen:
+            async with self._service_writes:
+                await self._store_services(batch)
         if dead_letters:
             await self._insert_dead_letters(dead_letters)
 
-    async def _create_unknown_services(
-        self, registrations: Sequence[Registration], heartbeats: Sequence[Heartbeat]
-    ) -> None:
-        """Insert a blank document for each URL not stored yet, so that the updates that follow never upsert.
+    async def _store_services(self, batch: IntakeBatch) -> None:
+        """Insert the batch's new services whole and update the stored ones (see taskdash.store.mongo.intake).
 
-        An upsert whose filter does not match an existing document fails with a
-        duplicate key error, which FerretDB 1.24 reports in a form that pymongo
-        4.20 cannot read inside a bulk write.
+        New services are inserted rather than upserted: an upsert that races
+        another instance's insert fails with a duplicate key error, which
+        FerretDB 1.24 reports in a form that pymongo 4.20 cannot read inside a
+        bulk write.
         """
-        first_seen: dict[str, float] = {}
-        for registration in registrations:
-            first_seen.setdefault(registration.url, registration.seen_at)
-        for heartbeat in heartbeats:
-            first_seen.setdefault(heartbeat.url, heartbeat.seen_at)
-        if not first_seen:
-            return
-        cursor = self._db[docs.SERVICE].find({"_id": {"$in": list(first_seen)}}, {"_id": 1})
-        stored = {document["_id"] for document in await cursor.to_list()}
-        new = [docs.new_service_document(url, at) for url, at in first_seen.items() if url not in stored]
-        # Another instance may insert the same URL meanwhile; its document is as good as this one.
-        await insert_new(self._db[docs.SERVICE], new)
+        collection = self._db[docs.SERVICE]
+        stored = await self._stored_times(list(batch.first_seen))
+        new_urls = [url for url in batch.first_seen if url not in stored]
+        inserted_elsewhere = await insert_new(collection, batch.new_documents(new_urls))
+        # Another instance inserted these URLs since they were read: update them as stored ones.
+        if inserted_elsewhere:
+            stored.update(await self._stored_times([new_urls[index] for index in sorted(inserted_elsewhere)]))
 
-    @staticmethod
-    def _registration_update(registration: Registration) -> UpdateOne:
-        # An older registration than the stored one matches nothing.
-        return UpdateOne(
-            {
-                "_id": registration.url,
-                "$or": [{"registered_at": None}, {"registered_at": {"$lte": registration.seen_at}}],
-            },
-            {
-                "$set": {
-                    "name": registration.name, "type": registration.type, "reserved": registration.reserved,
-                    "extra": orjson.dumps(registration.extra).decode(), "registered": True,
-                    "registered_at": registration.seen_at,
-                }
-            },
-        )
+        if self._server.check_conditions_here:
+            updates = batch.checked_updates(stored)
+        else:
+            updates = batch.conditional_updates(list(stored))
+        if updates:
+            await bulk_write_chunked(collection, updates, ordered=True)
 
-    @staticmethod
-    def _heartbeat_update(heartbeat: Heartbeat) -> UpdateOne:
-        # An older heartbeat than the stored one matches nothing, so `last_heartbeat_at` never moves backwards.
-        return UpdateOne(
-            {
-                "_id": heartbeat.url,
-                "$or": [{"last_heartbeat_at": None}, {"last_heartbeat_at": {"$lte": heartbeat.seen_at}}],
-            },
-            {
-                "$set": {
-                    "last_heartbeat_at": heartbeat.seen_at, "last_heartbeat_received_at": heartbeat.received_at,
-                    "last_sender_time": heartbeat.sender_time,
-                }
-            },
-        )
+    async def _stored_times(self, urls: list[str]) -> dict[str, StoredTimes]:
+        """Return the registration and heartbeat times of those of `urls` that are stored."""
+        cursor = self._db[docs.SERVICE].find(id_filter(urls), {"registered_at": 1, "last_heartbeat_at": 1})
+        return {
+            document["_id"]: StoredTimes(document.get("registered_at"), document.get("last_heartbeat_at"))
+            for document in await cursor.to_list()
+        }
 
     async def _insert_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         """Insert dead letters under the ids that follow the largest stored one.
