@@ -8,7 +8,7 @@ import pytest
 
 from taskdash.migration.engine import MigrationInterrupted, migrate_store
 from taskdash.migration.urls import parse_store_url
-from taskdash.store.transfer import Kind
+from taskdash.store.transfer import KINDS, Kind
 from tests.migration.data import fill_url, run, snapshot_url
 
 TASKS = 60
@@ -73,3 +73,26 @@ def check_stop_and_resume(sqlite_source: str, target: str) -> None:
     actual = snapshot_url(target)
     assert actual.tasks == expected.tasks
     assert actual.history == expected.history
+
+
+class StopAtLastKind(StoppingReporter):
+    """Sets `stop` when the copy of the last kind finishes, so that the stop falls in the verification."""
+
+    def advance(self, count: int) -> None:
+        pass
+
+    def finish(self, complete: bool) -> None:
+        super().finish(complete)
+        if self.kind is KINDS[-1] and self.stop is not None:
+            self.stop.set()
+
+
+def test_stop_during_verification(sqlite_source: str, sqlite_target: str) -> None:
+    fill_url(sqlite_source, TASKS)
+
+    with pytest.raises(MigrationInterrupted, match="stopped while verifying the counts"):
+        run(copy(sqlite_source, sqlite_target, StopAtLastKind(asyncio.Event())))
+    result = run(copy(sqlite_source, sqlite_target, StoppingReporter(None)))
+
+    assert result.resumed is True
+    assert all(count.source == count.target for count in result.counts)

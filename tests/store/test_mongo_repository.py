@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from devtools.procs import FerretDB
 from taskdash.errors import StoreReadFailed, StoreWriteFailed
 from taskdash.store import open_store
-from taskdash.store.mongo.locks import TaskWrite, lock_document
+from taskdash.store.mongo.locks import TaskWrite, WriteResult, lock_document
 from taskdash.store.mongo.repository import MongoRepository
 from taskdash.store.mongo.schema import INDEXES
 from taskdash.store.protocol import ClaimOutcome
@@ -202,6 +202,30 @@ async def test_claim_against_live_claim_lock_answers_at_once(store_url: str, raw
         assert (await repository.get_task("t1")).version == 1
     finally:
         await repository.close()
+
+
+async def test_claim_ignores_lock_of_stale_writer(store_url: str, raw_db: AsyncDatabase) -> None:
+    claimer = await MongoRepository.open(store_url, lock_wait=30, abandoned_after=300)
+    poller = await MongoRepository.open(store_url)
+    try:
+        await poller.insert_tasks([task("t1")], [])
+        write = claimer._writer.write
+        stale_lock = lock_document(TaskWrite("t1", 1, {"status": "running", "user": "bob"}), time.time())
+
+        async def interleaved(writes: list[TaskWrite], wait: bool = True) -> WriteResult:
+            # After alice's claim read t1 at version 1: a poll marks t1 missing (version 2), and bob's claim,
+            # which also read version 1, takes the free lock of version 1 before it finds its version stale.
+            await poller.set_missing(URL_A, ["t1"], True, T0 + 5)
+            await raw_db["task_lock"].insert_one(stale_lock)
+            return await write(writes, wait=wait)
+
+        claimer._writer.write = interleaved  # type: ignore[method-assign]
+        outcome, _ = await claimer.change_owner(claim("t1", "alice"))
+
+        assert outcome == ClaimOutcome.NOT_FOUND
+    finally:
+        await claimer.close()
+        await poller.close()
 
 
 async def test_stale_writer_leaves_no_lock(store: MongoRepository, raw_db: AsyncDatabase) -> None:

@@ -81,7 +81,8 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
     connection), run it again with the same --from and --to: it continues
     after the last batch it wrote, without duplicates. Run again after it
     finished, it only verifies the counts again. Ctrl-C stops after the
-    batch being written; a second Ctrl-C stops at once.
+    batch being written (or the count being read); a second Ctrl-C stops
+    at once.
 
     A target that contains other data, such as the admin user that
     `taskdash serve` creates on its first start or a migration from another
@@ -148,7 +149,7 @@ async def _stop_on_ctrl_c(coroutine: Coroutine[Any, Any, MigrationResult], stop:
             main.cancel()
             return
         stop.set()
-        click.echo("\nstopping after the current batch; press Ctrl-C again to stop at once", err=True)
+        click.echo("\nstopping after the current batch or count; press Ctrl-C again to stop at once", err=True)
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:

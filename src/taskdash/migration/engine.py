@@ -149,7 +149,7 @@ async def _migrate(
         for kind in KINDS:
             await _copy_kind(kind, source, target, progress, reporter, batch_size, stop)
 
-    counts = await _verify(source, target, source_url, target_url)
+    counts = await _verify(source, target, source_url, target_url, stop)
     if not progress.complete:
         progress.complete = True
         await target.write_progress(progress)
@@ -232,10 +232,15 @@ async def _copy_kind(
 
 
 async def _verify(
-    source: TransferStore, target: TransferStore, source_url: StoreUrl, target_url: StoreUrl
+    source: TransferStore, target: TransferStore, source_url: StoreUrl, target_url: StoreUrl, stop: asyncio.Event
 ) -> list[KindCount]:
     """Return the count of each kind in both stores; raise VerificationFailed if any differ."""
-    counts = [KindCount(kind, await source.count(kind), await target.count(kind)) for kind in KINDS]
+    counts = []
+    for kind in KINDS:
+        if stop.is_set():
+            log.warning("migration_interrupted", kind=kind.value, step="verification")
+            raise MigrationInterrupted("stopped while verifying the counts: run the same command again to verify them")
+        counts.append(KindCount(kind, await source.count(kind), await target.count(kind)))
     mismatches = [count for count in counts if count.source != count.target]
     if mismatches:
         differences = "; ".join(

@@ -243,13 +243,17 @@ class TaskWriter:
     async def pending_changes(self, task_id: str, version: int) -> dict[str, Any] | None:
         """Return the `management` fields that the live write holding the lock of (task, version) sets, or None.
 
-        While the task is at `version`, that write is decided: it lands, or a
-        later writer completes it once the lock is abandoned. None means the
-        lock is gone, because the write landed or its writer found it stale,
-        or that it is abandoned, which `wait_for` completes.
+        The lock is read first and the task's version after it. If the task is
+        still at `version` then, the lock's writer read that version too, so
+        its write lands, unless the server fails before the writer's own check
+        of the version (its lock is then removed). None means no such write:
+        the lock is gone, abandoned (`wait_for` completes it), or the task has
+        moved past `version`, which makes the lock's writer stale.
         """
         lock = await self._database[TASK_LOCK].find_one({"_id": lock_id(task_id, version)}, {"management": 1, "at": 1})
         if lock is None or time.time() - lock["at"] >= self.abandoned_after:
+            return None
+        if (await self._versions([task_id])).get(task_id) != version:
             return None
         return lock["management"]
 

@@ -329,8 +329,9 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
                 task.claimed_at, task.updated_at, task.version = request.at, request.at, task.version + 1
                 return ClaimOutcome.DONE, task
             if result.contended:
-                # Another write of this version is decided. If the task as it will be rejects the request, as
-                # when another user's claim holds the lock, answer now rather than after that write lands.
+                # Another write of this version will land (see pending_changes). If the task as it will be
+                # rejects the request, as when another user's claim holds the lock, answer now rather than
+                # after that write lands.
                 pending = await self._writer.pending_changes(task.task_id, task.version)
                 if pending is not None:
                     upcoming = docs.task_from_document({**document, **pending, "version": task.version + 1})

@@ -7,8 +7,10 @@ document of the collection and filters them itself. Measured here with such
 a filter, an update took about 7 ms at 200 documents and 50 ms at 3,000.
 Its updates are also not atomic: it reads the matching documents, then
 writes them back in a separate step. A condition in an update's filter is
-therefore neither fast nor safe against another writer there, and checking
-it in this process is no worse.
+therefore neither fast nor safe against another writer there. Checking it
+in this process instead widens the gap between check and write by a round
+trip; this process keeps its own writes of one service apart with a lock,
+and several instances on one FerretDB are not supported (README.md).
 
 Even `{"_id": <string>}` scans the table in SQLite, because FerretDB
 queries `_ferretdb_sjson->'$._id'` while its unique index is on
@@ -49,8 +51,16 @@ def traits_from_build_info(info: dict[str, Any]) -> ServerTraits:
     """Return the traits of the server whose `buildInfo` reply is `info`."""
     ferretdb_version = info.get("ferretdbVersion")
     if ferretdb_version:
-        return ServerTraits(f"FerretDB {ferretdb_version}", check_conditions_here=True)
+        # The reads and writes in separate steps are those of FerretDB 1.x. FerretDB 2.x hands commands to
+        # PostgreSQL's DocumentDB extension and has not been tried with TaskDash, so it is written to as MongoDB.
+        return ServerTraits(f"FerretDB {ferretdb_version}", check_conditions_here=_major(ferretdb_version) < 2)
     return ServerTraits(f"MongoDB {info.get('version', 'unknown version')}", check_conditions_here=False)
+
+
+def _major(version: str) -> int:
+    """Return the major number of a version such as "v1.24.2", or 1 if it has none."""
+    head = version.lstrip("v").split(".", 1)[0]
+    return int(head) if head.isdigit() else 1
 
 
 def id_filter(ids: list[Any]) -> dict[str, Any]:
