@@ -97,9 +97,9 @@ def intake_section(result: IntakeResult) -> list[str]:
     windows = [
         f"TaskDash on {LABELS[backend]} stores heartbeats far more slowly, so its time ends {seconds:.0f} s after"
         " its first message in flight, drained or not; its rate is then the heartbeats FINished by that time per"
-        " second. FerretDB takes longer for each update as the service collection grows. Outside this benchmark,"
-        " one intake batch with a heartbeat of each of 100 services took 0.5 s. With 500 services it took 11 s,"
-        " and with 2,000 services 198 s, so with 2,000 services hardly any batch completes within the window."
+        " second. FerretDB 1.24.2 takes longer for each update as the service collection grows, because it scans"
+        " the collection's SQLite table to find a document even by `_id` (see src/taskdash/store/mongo/server.py)."
+        " An intake batch sends one update per stored service, however many heartbeats of it the batch holds."
         for backend, seconds in WINDOWS.items()
         if LABELS[backend] in result.taskdash_commands
     ]
@@ -160,11 +160,9 @@ def intake_stalls(result: IntakeResult) -> list[str]:
         "",
         f"TaskDash on FerretDB FINished under {STALLED_SHARE:.0%} of the heartbeats (at most {max_finished:,}) in"
         f" {len(stalled)} of {len(result.runs)} runs.",
-        "A likely cause: FerretDB 1.24.2 never answers an `update` command that holds 100 or more updates, because"
-        " its handler (internal/handler/msg_update.go) keeps one pooled SQLite connection per update open until"
-        " the command ends, and the pool has 100 connections (internal/backends/sqlite/metadata/pool/opendb.go).",
-        f"TaskDash stores an intake batch with one bulk write of one update per service, and this backlog has"
-        f" {result.services:,} services.",
+        "A likely cause: each update takes FerretDB 1.24.2 time in proportion to the number of services, because it"
+        " scans the collection's SQLite table to find a document even by `_id`, and TaskDash sends one update per"
+        f" stored service of an intake batch; this backlog has {result.services:,} services.",
         "The server's log is `taskdash-intake-ferretdb.log` in each run's directory under `bench-output/intake/`.",
     ]
 
