@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ async def test_sqlite_file_of_other_format(tmp_path: Path) -> None:
 
     assert f"sqlite:///{path}" in raised.value.detail
     assert path.read_text() == "not a database\n"
+
+
+async def test_sqlite_schema_newer_than_taskdash(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    store = await open_store(url)
+    await store.close()
+    with sqlite3.connect(tmp_path / "newer.db") as connection:
+        connection.execute("INSERT INTO schema_migration VALUES (999, 'from a newer TaskDash', 0)")
+
+    with pytest.raises(StoreUnavailable) as raised:
+        await open_store(url)
+
+    assert "schema version 999 is newer than this TaskDash" in raised.value.detail
+    assert "upgrade TaskDash, or pass the URL of another database file" in raised.value.detail
 
 
 async def test_sqlite_folder_not_creatable(tmp_path: Path) -> None:
@@ -67,3 +82,7 @@ async def test_unsupported_scheme() -> None:
 def test_redact_url() -> None:
     assert redact_url("mongodb://u:p@host:27017/db") == "mongodb://***@host:27017/db"
     assert redact_url("sqlite:///data/taskdash.db") == "sqlite:///data/taskdash.db"
+    assert redact_url("mongodb://u:p@ss@host/db") == "mongodb://***@host/db"
+    assert redact_url("mongodb://host/db?appname=a@b") == "mongodb://host/db?appname=a@b"
+    assert redact_url("mongodb://u:p@h1,h2/db?w=1") == "mongodb://***@h1,h2/db?w=1"
+    assert redact_url("sqlite:///srv/a@b/taskdash.db") == "sqlite:///srv/a@b/taskdash.db"

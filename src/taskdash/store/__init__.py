@@ -11,11 +11,16 @@ MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
 def redact_url(url: str) -> str:
-    """Return `url` without its user and password, for logs and error messages."""
-    if "@" not in url:
+    """Return `url` without its user and password, for logs and error messages.
+
+    Only an `@` before the path ends the user and password, so an `@` in the
+    database name or the options stays as it is.
+    """
+    scheme, separator, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if not separator or "@" not in authority:
         return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{tail}"
 
 
 async def open_store(database_url: str) -> Repository:
@@ -37,11 +42,17 @@ async def open_store(database_url: str) -> Repository:
 
 async def _open_sqlite(database_url: str) -> Repository:
     from taskdash.store.sqlite.repository import SQLiteRepository
+    from taskdash.store.sqlite.schema import SchemaTooNew
 
     try:
         return await SQLiteRepository.open(database_url)
     except ValueError as error:
         raise InvalidDatabaseUrl(str(error)) from None
+    except SchemaTooNew as error:
+        raise StoreUnavailable(
+            f"opening the SQLite database of --database-url {database_url!r} failed: {error}, or pass the URL "
+            "of another database file"
+        ) from None
     except (sqlite3.Error, OSError) as error:
         # sqlite3.DatabaseError "file is not a database" for a file of another format, OSError when the
         # database's folder cannot be created, OperationalError when the file cannot be opened.

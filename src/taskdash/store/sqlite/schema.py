@@ -183,6 +183,10 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+
+class SchemaTooNew(RuntimeError):
+    """Raised when a database was written by a newer TaskDash, whose schema this one does not know."""
+
 def migrate(connection: sqlite3.Connection) -> list[int]:
     """Apply every migration the database has not run yet; return the numbers applied.
 
@@ -201,7 +205,7 @@ def migrate(connection: sqlite3.Connection) -> list[int]:
         try:
             done = {row[0] for row in connection.execute("SELECT version FROM schema_migration")}
             if done and max(done) > newest_known:
-                raise RuntimeError(
+                raise SchemaTooNew(
                     f"database schema version {max(done)} is newer than this TaskDash ({newest_known}): "
                     "upgrade TaskDash"
                 )
