@@ -138,9 +138,9 @@ def publish_stream(nsqd: Nsqd, rounds: list[tuple[list[bytes], list[bytes]]], do
 def test_registrations_survive_kill(
     tmp_path: Path, nsqd: Nsqd, start_taskdash, admin, dead_port: int, nsqd_args: list[str], database_url: str
 ) -> None:
-    # FerretDB 1.24's SQLite handler reads every row of a collection to find a document by `_id` (its query and
-    # its index use different expressions), so each service update there costs time in proportion to the number
-    # of services, and the stream is smaller.
+    # FerretDB 1.24's SQLite handler reads every row of a collection to find a document by `_id`, because its
+    # query and its index use different expressions. Each service update there takes longer with every service
+    # stored, so the stream on FerretDB is smaller.
     count = 5000 if database_url.startswith("sqlite") else 1000
     # The short --msg-timeout makes nsqd requeue the killed consumer's in-flight messages quickly.
     server = start_taskdash(nsqd, "--poll-interval", "60")

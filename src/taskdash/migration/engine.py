@@ -54,7 +54,7 @@ class VerificationFailed(MigrationError):
 
 
 class MigrationInterrupted(MigrationError):
-    """Raised when a stop was requested; the copy stopped after a batch whose progress the target has saved."""
+    """Raised when a stop was requested: after a batch whose progress the target saved, or while verifying."""
 
 
 class ProgressReporter(Protocol):
@@ -66,7 +66,7 @@ class ProgressReporter(Protocol):
     def advance(self, count: int) -> None: ...
 
     def finish(self, complete: bool) -> None:
-        """End the current kind; `complete` is False when the copy of the kind stopped part-way."""
+        """End the current kind. `complete` is False when the copy of the kind stopped part-way."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,8 +95,9 @@ async def migrate_store(
 ) -> MigrationResult:
     """Copy every record of `source_url` into `target_url` and verify the counts; see the module docstring.
 
-    Setting `stop` ends the copy after the batch being written, with
-    MigrationInterrupted; a later run resumes from there.
+    Setting `stop` ends the copy after the batch being written (or the
+    verification after the count being read) with MigrationInterrupted, and
+    a later run resumes from there.
 
     Raises MigrationError when the stores cannot be used, VerificationFailed
     when the counts differ afterwards, and StoreReadFailed or StoreWriteFailed

@@ -330,8 +330,8 @@ class MongoRepository(ServiceMethods, AccountMethods, LeaseMethods):
                 return ClaimOutcome.DONE, task
             if result.contended:
                 # Another write of this version will land (see pending_changes). If the task as it will be
-                # rejects the request, as when another user's claim holds the lock, answer now rather than
-                # after that write lands.
+                # rejects the request, as when another user's claim holds the lock, return that outcome now
+                # rather than after that write lands.
                 pending = await self._writer.pending_changes(task.task_id, task.version)
                 if pending is not None:
                     upcoming = docs.task_from_document({**document, **pending, "version": task.version + 1})
