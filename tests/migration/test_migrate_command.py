@@ -396,7 +396,7 @@ def test_one_mongo_server_under_two_names_is_rejected(ferretdb: FerretDB, sqlite
     try:
         result = migrate(source, f"mongodb://localhost:{port}/{database}", "--replace")
 
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert "reach the same store" in result.stderr
         assert snapshot_url(source) == expected
     finally:

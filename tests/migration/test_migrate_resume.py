@@ -27,15 +27,15 @@ BATCH_SIZE = 5
 KILL_AFTER = 300
 
 
-def command(source: str, target: str, batch_size: int) -> list[str]:
+def command(source: str, target: str, batch_size: int, *options: str) -> list[str]:
     return [str(TASKDASH_BIN), "migrate", "--from", source, "--to", target, "--batch-size", str(batch_size),
-            "--log-format", "json"]
+            "--log-format", "json", *options]
 
 
-def start(source: str, target: str, batch_size: int, log_path: Path) -> subprocess.Popen:
+def start(source: str, target: str, batch_size: int, log_path: Path, *options: str) -> subprocess.Popen:
     with open(log_path, "ab") as log_file:
-        return subprocess.Popen(command(source, target, batch_size), stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(command(source, target, batch_size, *options), stdout=log_file,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def finish(source: str, target: str, batch_size: int) -> subprocess.CompletedProcess:
@@ -141,7 +141,9 @@ def test_interrupt_exits_130_and_resumes(sqlite_source: str, mongo_url: str, tmp
     fill_url(sqlite_source, TASKS)
     log_path = tmp_path / "migrate.log"
 
-    status = interrupt_during(start(sqlite_source, mongo_url, BATCH_SIZE, log_path), mongo_url, log_path, signals=1)
+    # --replace on an empty target deletes nothing, but a run that resumes must leave it out.
+    process = start(sqlite_source, mongo_url, BATCH_SIZE, log_path, "--replace")
+    status = interrupt_during(process, mongo_url, log_path, signals=1)
     after_interrupt = progress_of(mongo_url)
     result = finish(sqlite_source, mongo_url, BATCH_SIZE)
 
@@ -149,7 +151,7 @@ def test_interrupt_exits_130_and_resumes(sqlite_source: str, mongo_url: str, tmp
     assert status == 130
     assert "stopping after the current batch" in log_text
     assert "interrupted: stopped after" in log_text
-    assert "run the same command again to continue where it stopped" in log_text
+    assert "run the same command again to continue where it stopped (leave out --replace" in log_text
     assert after_interrupt is not None
     # The copy stopped at a batch boundary, with its progress saved.
     assert after_interrupt["kinds"]["tasks"]["copied"] % BATCH_SIZE == 0

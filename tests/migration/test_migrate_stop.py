@@ -61,7 +61,7 @@ def check_stop_and_resume(sqlite_source: str, target: str) -> None:
     expected = snapshot_url(sqlite_source)
     stopping = StoppingReporter(asyncio.Event())
 
-    with pytest.raises(MigrationInterrupted, match=r"stopped after 21 tasks records: run the same command again"):
+    with pytest.raises(MigrationInterrupted, match=r"stopped after 21 records of tasks: run the same command again"):
         run(copy(sqlite_source, target, stopping))
     resuming = StoppingReporter(None)
     result = run(copy(sqlite_source, target, resuming))

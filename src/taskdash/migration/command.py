@@ -18,6 +18,7 @@ from taskdash.migration.engine import (
     MigrationError,
     MigrationInterrupted,
     MigrationResult,
+    SameStore,
     VerificationFailed,
     describe_counts,
     migrate_store,
@@ -32,6 +33,10 @@ log = structlog.get_logger("taskdash.migration")
 EXIT_VERIFICATION_FAILED = 3
 # Exit status after Ctrl-C, as shells report a process that SIGINT ended.
 EXIT_INTERRUPTED = 130
+
+
+# With --replace, a run deletes the target's data first, including the progress of the run it would resume.
+_RESUME_WITHOUT_REPLACE = " (leave out --replace, which would start over)"
 
 
 class CountsDiffer(click.ClickException):
@@ -91,8 +96,8 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
     \b
     Exit status: 0 when every count matches, and 1 on an error. It is 2 on a
     usage error, such as an invalid URL or one store as both source and
-    target. It is 3 when the source and the target contain different numbers
-    of records of some kind.
+    target, even under two host names. It is 3 when the source and the
+    target contain different numbers of records of some kind.
     """
     try:
         source_url = parse_store_url(source, "--from")
@@ -112,8 +117,10 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
     try:
         result = asyncio.run(_stop_on_ctrl_c(coroutine, stop))
     except MigrationInterrupted as error:
-        click.echo(f"interrupted: {error}", err=True)
+        click.echo(f"interrupted: {error}{_RESUME_WITHOUT_REPLACE if replace else ''}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except SameStore as error:
+        raise click.UsageError(str(error)) from None
     except VerificationFailed as error:
         raise CountsDiffer(str(error)) from None
     except (MigrationError, StoreUnusable) as error:
@@ -124,9 +131,14 @@ def migrate(source: str, target: str, replace: bool, batch_size: int, log_format
         log.error("migration_failed", source=source_url.display, target=target_url.display, error=error.detail)
         raise click.ClickException(
             f"{error.detail}\nRun the same command again once the store works: it continues where this run stopped."
+            f"{_RESUME_WITHOUT_REPLACE if replace else ''}"
         ) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
-        click.echo("interrupted: run the same command again to continue where it stopped", err=True)
+        click.echo(
+            f"interrupted: run the same command again to continue where it stopped"
+            f"{_RESUME_WITHOUT_REPLACE if replace else ''}",
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
 
     _print_summary(result, source_url.display, target_url.display)

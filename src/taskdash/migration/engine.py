@@ -53,6 +53,10 @@ class VerificationFailed(MigrationError):
         self.mismatches = mismatches
 
 
+class SameStore(MigrationError):
+    """Raised when `--from` and `--to` name one store, which cannot be copied onto itself."""
+
+
 class MigrationInterrupted(MigrationError):
     """Raised when a stop was requested: after a batch whose progress the target saved, or while verifying."""
 
@@ -104,7 +108,7 @@ async def migrate_store(
     when a store fails meanwhile.
     """
     if same_store(source_url, target_url):
-        raise MigrationError(
+        raise SameStore(
             f"--from and --to name the same store ({target_url.display}): a store cannot be copied onto itself"
         )
     if batch_size < 1:
@@ -165,7 +169,7 @@ async def _check_distinct(source: TransferStore, target: TransferStore, target_u
     await target.set_mark(token)
     try:
         if await source.has_mark(token):
-            raise MigrationError(
+            raise SameStore(
                 f"--from and --to reach the same store ({target_url.display}) under two names: "
                 "a store cannot be copied onto itself"
             )
@@ -215,7 +219,7 @@ async def _copy_kind(
             if stop.is_set():
                 log.warning("migration_interrupted", kind=kind.value, copied=state.copied)
                 raise MigrationInterrupted(
-                    f"stopped after {state.copied} {kind.value} records: run the same command again to continue "
+                    f"stopped after {state.copied} records of {kind.value}: run the same command again to continue "
                     "where it stopped"
                 )
             batch = await source.read_batch(kind, state.after, batch_size)

@@ -55,7 +55,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from taskdash.store.mongo.documents import HISTORY, MANAGEMENT, METADATA, TASK_LOCK, history_document
-from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes
+from taskdash.store.mongo.operations import bulk_write_chunked, duplicate_indexes, retry_while_busy
 from taskdash.store.mongo.server import ServerTraits, id_filter
 from taskdash.store.records import HistoryEntry
 
@@ -196,11 +196,14 @@ class TaskWriter:
     async def _apply(self, locks: list[dict[str, Any]]) -> None:
         """Apply the writes of locks whose tasks are at the locked version: history, metadata, management, unlock.
 
-        Each step can run twice without harm, so an abandoned lock is completed by running this again.
+        Each step can run twice without harm, so an abandoned lock is completed
+        by running this again, and a step that finds the database busy runs
+        all of them again rather than leave the lock for ABANDONED_AFTER.
         """
-        if not locks:
-            return
+        if locks:
+            await retry_while_busy(lambda: self._apply_once(locks), "apply_task_writes")
 
+    async def _apply_once(self, locks: list[dict[str, Any]]) -> None:
         history = [entry for lock in locks for entry in lock["history"]]
         if history:
             try:

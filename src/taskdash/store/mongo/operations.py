@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 import structlog
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.operations import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from taskdash.errors import StoreReadFailed, StoreWriteFailed
 
@@ -23,6 +24,12 @@ DUPLICATE_KEY = 11000
 # client times out, while 99 take well under a second (measured with pymongo's bulk_write). Bulk writes are
 # therefore sent in chunks of this size; the contract tests write 250 services and 250 tasks at once.
 MAX_WRITES_PER_COMMAND = 99
+
+# FerretDB 1.24's SQLite handler fails a write with "database is locked (5) (SQLITE_BUSY)" when other writes keep
+# the database file locked past its wait, as 50 clients claiming at once on a busy machine did.
+BUSY_MARKER = "SQLITE_BUSY"
+BUSY_ATTEMPTS = 5
+BUSY_FIRST_DELAY = 0.05
 
 WriteOperation = InsertOne | UpdateOne | UpdateMany | ReplaceOne | DeleteOne | DeleteMany
 
@@ -76,3 +83,22 @@ async def bulk_write_chunked(collection: AsyncCollection, operations: Sequence[W
     """
     for start in range(0, len(operations), MAX_WRITES_PER_COMMAND):
         await collection.bulk_write(list(operations[start:start + MAX_WRITES_PER_COMMAND]), ordered=ordered)
+
+
+async def retry_while_busy(operation: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run `operation`, again after a pause when the server reports its database busy, at most BUSY_ATTEMPTS times.
+
+    Only for operations that can run twice without harm. Any other error,
+    and the last busy one, is raised.
+    """
+    delay = BUSY_FIRST_DELAY
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            return await operation()
+        except OperationFailure as error:
+            if BUSY_MARKER not in str(error) or attempt == BUSY_ATTEMPTS:
+                raise
+            log.warning("mongo_write_busy_retried", operation=what, attempt=attempt, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable: the last attempt returns or raises")
