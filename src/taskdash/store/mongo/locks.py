@@ -168,11 +168,23 @@ class TaskWriter:
         return result
 
     async def _insert_locks(self, locks: list[dict[str, Any]]) -> set[int]:
-        """Insert the locks and return the indexes of those that another writer holds."""
+        """Insert the locks and return the indexes of those that another writer holds.
+
+        When some inserts fail for another reason, such as a busy FerretDB,
+        the locks that did go in are removed before the error is raised, since
+        nothing else of their writes is stored yet.
+        """
         try:
             await self._database[TASK_LOCK].insert_many(locks, ordered=False)
         except BulkWriteError as error:
-            return duplicate_indexes(error)
+            try:
+                return duplicate_indexes(error)
+            except BulkWriteError:
+                failed = {write_error["index"] for write_error in error.details.get("writeErrors", [])}
+                inserted = [lock for index, lock in enumerate(locks) if index not in failed]
+                if inserted:
+                    await self._delete_locks_if_possible(inserted)
+                raise
         return set()
 
     async def _versions(self, task_ids: list[str]) -> dict[str, int]:
