@@ -13,7 +13,7 @@ from tests.migration.data import fill_url, run, snapshot_url
 
 TASKS = 60
 BATCH_SIZE = 7
-# Task records the reporter lets through before it asks the copy to stop.
+# Task records the reporter lets through before it requests the stop.
 STOP_AFTER = 20
 
 

@@ -13,7 +13,7 @@ def test_build_info_of_ferretdb() -> None:
     assert traits.check_conditions_here is True
 
 
-def test_build_info_of_ferretdb_2_keeps_conditions_in_filters() -> None:
+def test_build_info_of_ferretdb_2() -> None:
     traits = traits_from_build_info({"version": "7.0.77", "ferretdbVersion": "v2.1.0", "ok": 1.0})
 
     assert traits.description == "FerretDB v2.1.0"

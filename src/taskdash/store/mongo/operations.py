@@ -85,7 +85,7 @@ async def bulk_write_chunked(collection: AsyncCollection, operations: Sequence[W
         await collection.bulk_write(list(operations[start:start + MAX_WRITES_PER_COMMAND]), ordered=ordered)
 
 
-async def retry_while_busy(operation: Callable[[], Awaitable[T]], what: str) -> T:
+async def retry_while_busy(operation: Callable[[], Awaitable[T]], operation_name: str) -> T:
     """Run `operation`, again after a pause when the server reports its database busy, at most BUSY_ATTEMPTS times.
 
     Only for operations that can run twice without harm. Any other error,
@@ -98,7 +98,7 @@ async def retry_while_busy(operation: Callable[[], Awaitable[T]], what: str) -> 
         except OperationFailure as error:
             if BUSY_MARKER not in str(error) or attempt == BUSY_ATTEMPTS:
                 raise
-            log.warning("mongo_write_busy_retried", operation=what, attempt=attempt, retry_in=delay)
+            log.warning("mongo_write_busy_retried", operation=operation_name, attempt=attempt, retry_in=delay)
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable: the last attempt returns or raises")

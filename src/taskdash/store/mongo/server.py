@@ -9,14 +9,14 @@ Its updates are also not atomic: it reads the matching documents, then
 writes them back in a separate step. A condition in an update's filter is
 therefore neither fast nor safe against another writer there. Checking it
 in this process instead widens the gap between check and write by a round
-trip; this process keeps its own writes of one service apart with a lock,
+trip. This process keeps its own writes of one service apart with a lock,
 and several instances on one FerretDB are not supported (README.md).
 
 Even `{"_id": <string>}` scans the table in SQLite, because FerretDB
 queries `_ferretdb_sjson->'$._id'` while its unique index is on
 `_ferretdb_sjson->"_id"` (seen with EXPLAIN QUERY PLAN on its database
-file), so every write by `_id` costs time in proportion to the collection's
-size there as well, though far less.
+file). Every write by `_id` therefore costs time in proportion to the
+collection's size there as well, though far less.
 
 On MongoDB a condition in the filter is atomic and uses the `_id` index, so
 the store keeps it there.
