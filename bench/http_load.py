@@ -60,6 +60,31 @@ def median_of(results: list[LoadResult], metric: str) -> float:
     return statistics.median(getattr(result, metric) for result in results)
 
 
+def combine_slices(slices: list[LoadResult]) -> LoadResult:
+    """Return one result for consecutive runs of one endpoint, as if they were one run.
+
+    Counts, errors, seconds and CPU times add up. The runs do not report their
+    latencies one by one, so p50 is the median of the runs' p50, and p99 and
+    the maximum are the highest of the runs' values, which can only overstate
+    them.
+    """
+    statuses: dict[str, int] = {}
+    for result in slices:
+        for status, count in result.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    count = sum(result.count for result in slices)
+    seconds = sum(result.seconds for result in slices)
+    return LoadResult(
+        count=count, errors=sum(result.errors for result in slices), statuses=statuses,
+        first_error=next((result.first_error for result in slices if result.first_error), ""), seconds=seconds,
+        rps=count / seconds, p50_ms=statistics.median(result.p50_ms for result in slices),
+        p99_ms=max(result.p99_ms for result in slices), max_ms=max(result.max_ms for result in slices),
+        connections=slices[0].connections, connections_opened=sum(result.connections_opened for result in slices),
+        loadgen_cpu_seconds=sum(result.loadgen_cpu_seconds for result in slices),
+        server_cpu_seconds=sum(result.server_cpu_seconds for result in slices),
+    )
+
+
 def process_cpu_seconds(pid: int) -> float:
     """Return the user plus system CPU time of process `pid` and its children."""
     process = psutil.Process(pid)

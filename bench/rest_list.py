@@ -6,10 +6,11 @@ backend before `taskdash serve` starts. The page request is
 with the editor's session cookie. REST task lists do not filter by service
 liveness, so the server runs without NSQ.
 
-The load generator alternates between the two endpoints, each for a fixed
-time over the same number of keep-alive connections, so that both see the
-same machine load. Their ratio is the measure: the machine is shared, and
-absolute rates move between runs. On FerretDB one page request takes many
+The load generator alternates between the two endpoints over the same
+number of keep-alive connections, in turns of 1 s at the default 5 s per
+endpoint (see PagePlan.slices), so that both see the same machine load. Their ratio
+is the measure: the machine is shared, and absolute rates move between runs
+and within one. On FerretDB one page request takes many
 seconds, so there the page is requested a few times over one connection
 instead (see PAGE_PLANS).
 """
@@ -27,7 +28,15 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.backends import FERRETDB, SQLITE, BenchStore, fresh_store, prefill_tasks
-from bench.http_load import LoadResult, add_accounts, log_in, process_cpu_seconds, run_loadgen, write_headers
+from bench.http_load import (
+    LoadResult,
+    add_accounts,
+    combine_slices,
+    log_in,
+    process_cpu_seconds,
+    run_loadgen,
+    write_headers,
+)
 from devtools.procs import TaskDashServer, closed_port
 from taskdash.store.records import TaskRecord
 
@@ -48,11 +57,13 @@ class PagePlan:
     """Load plan of the rounds on one backend.
 
     With `page_requests` 0, each round loads each endpoint for the scenario's
-    seconds per endpoint. Otherwise `/healthz` is loaded for that time and the
-    page for `page_requests` requests. `rounds` None means the scenario's repeats.
+    seconds per endpoint, in `slices` alternating runs of equal length, starting
+    with `/healthz`. Otherwise `/healthz` is loaded for that time and the page
+    for `page_requests` requests. `rounds` None means the scenario's repeats.
     """
 
     connections: int
+    slices: int = 1
     page_requests: int = 0
     rounds: int | None = None
     warmup: bool = True
@@ -61,7 +72,8 @@ class PagePlan:
 
 
 PAGE_PLANS = {
-    SQLITE: PagePlan(connections=10),
+    # Other work on the machine changes its speed within seconds, so the endpoints take five turns each.
+    SQLITE: PagePlan(connections=10, slices=5),
     # One page request over 100,000 tasks takes FerretDB 1.24.2 tens of seconds on a shared 2-core machine,
     # because it reads every document both to find the page and to count the matching tasks.
     FERRETDB: PagePlan(connections=1, page_requests=2, rounds=1, warmup=False, request_timeout=300.0),
@@ -213,12 +225,20 @@ def load_rounds(
         if plan.warmup:
             load("/healthz", WARMUP_SECONDS)
             load(page_path, WARMUP_SECONDS)
+        slice_seconds = seconds_per_endpoint / plan.slices
         for index in range(repeats):
-            health = load("/healthz", seconds_per_endpoint)
-            ferretdb_cpu_before = ferretdb_cpu_seconds()
-            page = load(page_path, seconds_per_endpoint, plan.page_requests)
-            ferretdb_cpu = ferretdb_cpu_seconds() - ferretdb_cpu_before if store.ferretdb_pid is not None else None
-            round_ = ListRound(health, page, ferretdb_cpu)
+            health_slices: list[LoadResult] = []
+            page_slices: list[LoadResult] = []
+            ferretdb_cpu = 0.0
+            for _ in range(plan.slices):
+                health_slices.append(load("/healthz", slice_seconds))
+                ferretdb_cpu_before = ferretdb_cpu_seconds()
+                page_slices.append(load(page_path, slice_seconds, plan.page_requests))
+                ferretdb_cpu += ferretdb_cpu_seconds() - ferretdb_cpu_before
+            round_ = ListRound(
+                combine_slices(health_slices), combine_slices(page_slices),
+                ferretdb_cpu if store.ferretdb_pid is not None else None,
+            )
             print(f"  {store.label} round {index + 1}/{repeats}: /healthz {round_.health.rps:,.0f} requests/s,"
                   f" page {round_.page.rps:,.0f} requests/s (ratio {round_.ratio:.2f}),"
                   f" page p99 {round_.page.p99_ms:.1f} ms", flush=True)

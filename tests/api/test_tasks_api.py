@@ -533,6 +533,24 @@ def test_openapi_documents_routes(client: TestClient) -> None:
         assert paths[path][method]["summary"], path
 
 
+def test_openapi_documents_task_list(client: TestClient) -> None:
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/v1/tasks"]["get"]
+
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"status", "data_type", "sort", "order", "limit", "cursor", "text"} <= names
+    assert schema == {"$ref": "#/components/schemas/TaskPageOut"}
+
+
+def test_list_repeated_invalid_query_rejected(client: TestClient) -> None:
+    login(client, "alice")
+
+    responses = [client.get("/api/v1/tasks", params={"limit": 0}) for _ in range(2)]
+
+    assert [response.status_code for response in responses] == [400, 400]
+    assert responses[1].json()["detail"].startswith("query.limit:")
+
+
 @pytest.mark.parametrize(
     ("value", "cell"),
     [("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),

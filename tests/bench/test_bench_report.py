@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.intake import ConsumerResult, IntakeResult, IntakeRun
-from bench.http_load import LoadResult
+from bench.http_load import LoadResult, combine_slices
 from bench.legacy_list import LegacyListResult, Latency
 from bench.report import (
     NOT_JUDGED,
@@ -118,3 +118,24 @@ def test_page_section_rows_and_sqlite_verdict() -> None:
     assert "Median over 1 round on FerretDB" in text
     assert "ratio 0.000003" in text
     assert "the page at least 0.5 of `/healthz`'s rate, met (median ratio); page p99 under 20 ms, met" in text
+    assert "its one round requests `/healthz` and the page in turns of 1 s, 5 s for each endpoint" in text
+
+
+def test_combine_slices_adds_counts_and_keeps_highest_p99() -> None:
+    first = LoadResult(
+        count=300, errors=1, statuses={"200": 299, "503": 1}, first_error="", seconds=1.0, rps=300.0, p50_ms=2.0,
+        p99_ms=9.0, max_ms=12.0, connections=10, connections_opened=10, loadgen_cpu_seconds=0.2,
+        server_cpu_seconds=1.0,
+    )
+    second = LoadResult(
+        count=100, errors=0, statuses={"200": 100}, first_error="", seconds=1.0, rps=100.0, p50_ms=4.0,
+        p99_ms=30.0, max_ms=31.0, connections=10, connections_opened=10, loadgen_cpu_seconds=0.1,
+        server_cpu_seconds=0.9,
+    )
+
+    combined = combine_slices([first, second])
+
+    assert (combined.count, combined.errors, combined.seconds, combined.rps) == (400, 1, 2.0, 200.0)
+    assert combined.statuses == {"200": 399, "503": 1}
+    assert (combined.p50_ms, combined.p99_ms, combined.max_ms) == (3.0, 30.0, 31.0)
+    assert combined.server_cpu_share == 0.95

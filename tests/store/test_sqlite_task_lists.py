@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from taskdash.store.records import ClaimRequest, TaskQuery, TaskRecord, TaskSort, TaskSortField, TaskVisibility
 from taskdash.store.sqlite.repository import SQLiteRepository, _count_sql, _find_sql
@@ -62,14 +63,14 @@ async def test_unclaimed_page_uses_type_index(
     assert "TEMP B-TREE" not in plan
 
 
-async def test_json_page_keys_use_type_index(lists_store: SQLiteRepository) -> None:
+async def test_json_page_keys_read_from_type_index_alone(lists_store: SQLiteRepository) -> None:
     query = TaskQuery(status="notget", data_type="2", visible=EDITOR_VISIBILITY)
     sort = TaskSort(TaskSortField.UPDATED_AT, descending=True)
 
     sql, params = _find_sql(query, sort, 51, None, page_keys_select(sort))
     plan = query_plan(lists_store.path, sql, params)
 
-    assert "task_status_type_updated_idx" in plan
+    assert "COVERING INDEX task_status_type_updated_idx" in plan
     assert "TEMP B-TREE" not in plan
 
 
@@ -263,3 +264,22 @@ def test_json_cache_skips_oversized_document() -> None:
     assert cache.get("large", (1, T0)) is None
     assert cache.get("small", (1, T0)) == b"1"
     assert cache.size == 1
+
+
+def quick_reads_on_loop() -> float:
+    return REGISTRY.get_sample_value("taskdash_sqlite_quick_reads_total", {"outcome": "on_loop"}) or 0.0
+
+
+async def test_json_page_with_text_filter_reads_on_thread(lists_store: SQLiteRepository) -> None:
+    await lists_store.insert_tasks([task("t1", description="find me")], [])
+    sort = TaskSort(TaskSortField.CREATED_AT)
+    before = quick_reads_on_loop()
+
+    plain = await lists_store.task_json_page(TaskQuery(), sort, 10)
+    after_plain = quick_reads_on_loop()
+    searched = await lists_store.task_json_page(TaskQuery(text="find"), sort, 10)
+
+    assert plain.total == 1
+    assert searched.total == 1
+    assert after_plain == before + 1
+    assert quick_reads_on_loop() == after_plain

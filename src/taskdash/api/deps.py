@@ -22,8 +22,9 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_current_user(request: Request, runtime: RuntimeDep) -> User:
+async def get_current_user(request: Request) -> User:
     """Return the user of the session cookie; writes must also carry the session's CSRF token."""
+    runtime: Runtime = request.app.state.runtime
     user = await runtime.authenticator.user_for_token(request.cookies.get(SESSION_COOKIE))
     check_csrf(request)
     return user

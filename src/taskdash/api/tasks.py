@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from taskdash.api import csv_export
-from taskdash.api.deps import CurrentUser, RuntimeDep
+from taskdash.api.deps import CurrentUser, RuntimeDep, get_current_user
+from taskdash.api.request_route import RequestRoute
 from taskdash.api.task_params import (
     MAX_FILTER_LENGTH,
     MAX_NAME_LENGTH,
@@ -24,10 +25,11 @@ from taskdash.api.task_params import (
     TaskListParams,
     TaskPageParams,
     openapi_parameters,
+    page_params,
     task_list_params,
-    task_page_params,
 )
 from taskdash.errors import TaskDashError
+from taskdash.runtime import Runtime
 from taskdash.store.records import HistoryEntry, TaskRecord
 from taskdash.store.task_json import TaskJsonPage, task_json
 from taskdash.tasks.actions import MAX_REASON_LENGTH
@@ -145,18 +147,23 @@ def history_out(entry: HistoryEntry) -> HistoryOut:
     )
 
 
-@router.get(
-    "/tasks", summary="List the tasks visible to the user, filtered, sorted and paginated by cursor",
-    openapi_extra={"parameters": openapi_parameters(TaskPageParams)},
-)
-async def list_tasks(
-    runtime: RuntimeDep, actor: CurrentUser, params: Annotated[TaskPageParams, Depends(task_page_params)]
-) -> TaskPageOut:
+async def list_tasks(request: Request) -> TaskPageOut:
+    # A RequestRoute: the endpoint reads its dependencies itself, because the task list serves most requests.
+    runtime: Runtime = request.app.state.runtime
+    actor = await get_current_user(request)
+    params = page_params(request)
     page = await runtime.workflow.list_tasks(
         actor, params.task_query(), params.task_sort(), params.limit, params.cursor or None
     )
     # The annotation still gives the OpenAPI document its TaskPageOut schema.
     return task_page_response(page)  # type: ignore[return-value]
+
+
+router.add_api_route(
+    "/tasks", list_tasks, methods=["GET"], route_class_override=RequestRoute,
+    summary="List the tasks visible to the user, filtered, sorted and paginated by cursor",
+    openapi_extra={"parameters": openapi_parameters(TaskPageParams)},
+)
 
 
 # Declared before /tasks/{task_id}, which would otherwise take "export.csv" as a task id.

@@ -92,9 +92,10 @@ async def select_tasks(
     if len(unique) > MAX_BULK_TASKS:
         raise InvalidRequest(f"too many task ids ({len(unique)}): send at most {MAX_BULK_TASKS} per request")
     visible = await listing.visibility_for(store, actor)
+    found_by_id = {task.task_id: task for task in await store.get_tasks(unique)}
     refused, tasks = [], []
     for task_id in unique:
-        task = await store.get_task(task_id)
+        task = found_by_id.get(task_id)
         if task is None or task.missing or not listing.is_visible(visible, task):
             refused.append(BulkItem(task_id, error=TaskNotFound(f"task {task_id!r} not found")))
         elif task.status not in ASSIGNABLE_STATUSES:

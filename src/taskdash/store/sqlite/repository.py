@@ -4,25 +4,23 @@ All writes run on one dedicated thread with one connection, inside
 `BEGIN IMMEDIATE` transactions, so writes are serialised and a claim's
 check-and-set is atomic. Writes that queue up share one transaction, each
 in its own savepoint (see `taskdash.store.sqlite.writer`). Reads run on a
-small pool of threads with their own connections; WAL mode lets them
+small pool of threads with their own connections, or on the event loop
+when they are short (see `taskdash.store.sqlite.reads`); WAL mode lets them
 proceed while a write is open.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 import structlog
 
-from taskdash.errors import InvalidRequest, StoreReadFailed, StoreWriteFailed, UserNotFound
+from taskdash.errors import InvalidRequest, StoreWriteFailed, UserNotFound
 from taskdash.store.protocol import TASK_COLUMNS, ClaimOutcome
 from taskdash.store.records import (
     ClaimRequest,
@@ -40,6 +38,7 @@ from taskdash.store.records import (
     User,
 )
 from taskdash.store.paging import cursor_after, decode_cursor, encode_cursor
+from taskdash.store.sqlite.reads import SQLiteReads, connect
 from taskdash.store.sqlite.schema import migrate
 from taskdash.store.sqlite.task_json import TaskJsonCache, page_keys_select, read_json_page
 from taskdash.store.sqlite.writer import BatchWriter
@@ -50,8 +49,6 @@ log = structlog.get_logger("taskdash.store.sqlite")
 
 T = TypeVar("T")
 
-READER_THREADS = 2
-BUSY_TIMEOUT_MS = 10_000
 # Ids bound per statement; SQLite 3.32 and later allow 32,766 parameters.
 ID_CHUNK = 500
 
@@ -77,14 +74,6 @@ def database_path(url: str) -> Path:
     if not path:
         raise ValueError(f"invalid SQLite URL {url!r}: the path is empty; expected sqlite:///PATH")
     return Path(path)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute("PRAGMA synchronous = NORMAL")
-    return connection
 
 
 def _task_from_row(row: Sequence[Any]) -> TaskRecord:
@@ -261,11 +250,8 @@ class SQLiteRepository:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._reader_pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
+        self._reads = SQLiteReads(path)
         self._task_json_cache = TaskJsonCache()
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._batch_writer = BatchWriter(lambda: self._writer)
 
@@ -282,7 +268,7 @@ class SQLiteRepository:
 
     def _open_writer(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = _connect(self.path)
+        connection = connect(self.path)
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             log.warning("sqlite_wal_unavailable", path=str(self.path), journal_mode=mode)
@@ -290,27 +276,13 @@ class SQLiteRepository:
         if applied:
             log.info("sqlite_migrated", path=str(self.path), versions=applied)
         self._writer = connection
-        with self._connections_lock:
-            self._connections.append(connection)
-
-    def _reader(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = _connect(self.path)
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            return work(self._reader())
+        return await self._reads.read(work)
 
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._reader_pool, run)
-        except sqlite3.Error as error:
-            log.error("sqlite_read_failed", path=str(self.path), error=str(error))
-            raise StoreReadFailed(f"reading {self.path} failed: {error}") from error
+    async def _quick_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Read on the event loop when `work` is short; see `taskdash.store.sqlite.reads`."""
+        return await self._reads.quick_read(work)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` atomically in a write transaction on the writer thread, and return its result once committed."""
@@ -324,16 +296,14 @@ class SQLiteRepository:
         await self._read(lambda connection: connection.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        def close_all() -> None:
-            with self._connections_lock:
-                for connection in self._connections:
-                    connection.close()
-                self._connections.clear()
+        def close_writer() -> None:
+            if self._writer is not None:
+                self._writer.close()
             self._writer = None
 
         # Closing on the writer thread waits for queued writes; readers are idle once the app stops.
-        self._reader_pool.shutdown(wait=True)
-        await self._batch_writer.call(close_all)
+        self._reads.close()
+        await self._batch_writer.call(close_writer)
         self._batch_writer.stop()
 
     # Services and intake.
@@ -479,7 +449,7 @@ class SQLiteRepository:
                 tasks.extend(_task_from_row(row) for row in rows)
             return tasks
 
-        return await self._read(work)
+        return await self._quick_read(work)
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         found = await self.get_tasks([task_id])
@@ -623,7 +593,9 @@ class SQLiteRepository:
         def work(connection: sqlite3.Connection) -> tuple[list[bytes], list[tuple[str, int, float, Any]], int]:
             return read_json_page(connection, self._task_json_cache, keys_sql, keys_params, count_sql, count_params)
 
-        documents, rows, total = await self._read(work)
+        # LIKE on a long description is one slow step that the quick read's budget cannot interrupt.
+        read = self._read if query.text else self._quick_read
+        documents, rows, total = await read(work)
         next_cursor = None
         if len(rows) > limit:
             del documents[limit:]
@@ -647,7 +619,7 @@ class SQLiteRepository:
             )
             return [HistoryEntry(*row) for row in rows]
 
-        return await self._read(work)
+        return await self._quick_read(work)
 
     async def count_tasks_by(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
         unknown = set(columns) - TASK_COLUMNS
@@ -703,7 +675,7 @@ class SQLiteRepository:
             ).fetchone()
             return None if row is None else _user_from_row(row)
 
-        return await self._read(work)
+        return await self._quick_read(work)
 
     async def list_users(self) -> list[User]:
         def work(connection: sqlite3.Connection) -> list[User]:
@@ -731,7 +703,7 @@ class SQLiteRepository:
             ).fetchone()
             return None if row is None else Session(*row)
 
-        return await self._read(work)
+        return await self._quick_read(work)
 
     async def delete_session(self, token_hash: str) -> None:
         await self._write(lambda connection: connection.execute("DELETE FROM session WHERE token_hash = ?", (token_hash,)))

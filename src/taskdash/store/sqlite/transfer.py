@@ -27,7 +27,8 @@ import structlog
 
 from taskdash.errors import StoreReadFailed, StoreWriteFailed
 from taskdash.store.records import DeadLetter, HistoryEntry, ServiceRecord, Session, TaskRecord, User
-from taskdash.store.sqlite.repository import BUSY_TIMEOUT_MS, database_path
+from taskdash.store.sqlite.reads import BUSY_TIMEOUT_MS
+from taskdash.store.sqlite.repository import database_path
 from taskdash.store.sqlite.schema import MIGRATIONS, migrate
 from taskdash.store.transfer import (
     Batch,
