@@ -100,3 +100,13 @@ def test_legacy_endpoint_needs_no_token(client: TestClient) -> None:
 
     assert login.text == '"success"'
     assert logout.text == '"success"'
+
+
+def test_claim_without_token_rejected(client: TestClient) -> None:
+    # Claims run on a RequestRoute, which checks the session itself instead of through FastAPI's dependencies.
+    log_in(client, "root")
+
+    response = client.post("/api/v1/tasks/t1/claim")
+
+    assert response.status_code == 403
+    assert response.json()["errid"] == 1013

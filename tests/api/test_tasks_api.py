@@ -334,6 +334,24 @@ def test_action_invalid_state(client: TestClient, service_url: str) -> None:
     assert response.json()["errid"] == 1008
 
 
+@pytest.mark.parametrize("action", ["claim", "release", "submit", "approve"])
+def test_action_too_long_task_id_rejected(client: TestClient, action: str) -> None:
+    login(client, "root")
+
+    response = post(client, f"/{'x' * 513}/{action}")
+
+    assert response.status_code == 400
+    assert response.json()["errid"] == 1000
+    assert response.json()["detail"].startswith("path.task_id:")
+
+
+def test_action_without_session_rejected(client: TestClient) -> None:
+    response = post(client, "/t1/claim")
+
+    assert response.status_code == 401
+    assert response.json()["errid"] == 1003
+
+
 def test_action_permission_denied(client: TestClient, service_url: str) -> None:
     add_tasks(client, service_url, [task("t1", service_url, status="checking", user="alice", checker="vera")])
     login(client, "alice")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from taskdash.api import csv_export
 from taskdash.api.deps import CurrentUser, RuntimeDep, get_current_user
-from taskdash.api.request_route import RequestRoute
+from taskdash.api.request_route import request_route
 from taskdash.api.task_params import (
     MAX_FILTER_LENGTH,
     MAX_NAME_LENGTH,
@@ -33,6 +33,7 @@ from taskdash.runtime import Runtime
 from taskdash.store.records import HistoryEntry, TaskRecord
 from taskdash.store.task_json import TaskJsonPage, task_json
 from taskdash.tasks.actions import MAX_REASON_LENGTH
+from taskdash.tasks.workflow import Workflow
 
 log = structlog.get_logger("taskdash.api")
 
@@ -135,6 +136,11 @@ def task_page_response(page: TaskJsonPage) -> Response:
     return Response(body, media_type="application/json")
 
 
+def _workflow(request: Request) -> Workflow:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.workflow
+
+
 def task_response(task: TaskRecord) -> Response:
     """Return the JSON of TaskOut for `task`, serialized as the task lists serialize tasks."""
     return Response(task_json(task), media_type="application/json")
@@ -147,23 +153,19 @@ def history_out(entry: HistoryEntry) -> HistoryOut:
     )
 
 
+@request_route(
+    router, "/tasks", methods=["GET"],
+    summary="List the tasks visible to the user, filtered, sorted and paginated by cursor",
+    openapi_extra={"parameters": openapi_parameters(TaskPageParams)},
+)
 async def list_tasks(request: Request) -> TaskPageOut:
-    # A RequestRoute: the endpoint reads its dependencies itself, because the task list serves most requests.
-    runtime: Runtime = request.app.state.runtime
     actor = await get_current_user(request)
     params = page_params(request)
-    page = await runtime.workflow.list_tasks(
+    page = await _workflow(request).list_tasks(
         actor, params.task_query(), params.task_sort(), params.limit, params.cursor or None
     )
     # The annotation still gives the OpenAPI document its TaskPageOut schema.
     return task_page_response(page)  # type: ignore[return-value]
-
-
-router.add_api_route(
-    "/tasks", list_tasks, methods=["GET"], route_class_override=RequestRoute,
-    summary="List the tasks visible to the user, filtered, sorted and paginated by cursor",
-    openapi_extra={"parameters": openapi_parameters(TaskPageParams)},
-)
 
 
 # Declared before /tasks/{task_id}, which would otherwise take "export.csv" as a task id.
@@ -223,30 +225,27 @@ async def get_task(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath)
     return TaskDetailOut(task=task_out(task), history=[history_out(entry) for entry in history])
 
 
-@router.post("/tasks/{task_id}/claim", response_model=TaskOut, summary="Claim an unclaimed task (notget -> running)")
-async def claim(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
-    return task_response(await runtime.workflow.claim(actor, task_id))
+def _add_task_action(name: str, summary: str) -> None:
+    """Add `POST /tasks/{task_id}/NAME`, which calls the workflow method NAME with the user and the task id."""
+
+    async def endpoint(request: Request, task_id: TaskIdPath) -> Response:
+        actor = await get_current_user(request)
+        action = getattr(_workflow(request), name)
+        return task_response(await action(actor, task_id))
+
+    # The name becomes the route's name and part of its OpenAPI operation id.
+    endpoint.__name__ = endpoint.__qualname__ = name
+    register = request_route(
+        router, f"/tasks/{{task_id}}/{name}", methods=["POST"], response_model=TaskOut, summary=summary
+    )
+    register(endpoint)
 
 
-@router.post(
-    "/tasks/{task_id}/release", response_model=TaskOut,
-    summary="Return a task to the unclaimed pool (running -> notget)",
-)
-async def release(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
-    return task_response(await runtime.workflow.release(actor, task_id))
-
-
-@router.post(
-    "/tasks/{task_id}/submit", response_model=TaskOut,
-    summary="Submit a task for review (running -> checking)",
-)
-async def submit(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
-    return task_response(await runtime.workflow.submit(actor, task_id))
-
-
-@router.post("/tasks/{task_id}/approve", response_model=TaskOut, summary="Approve a reviewed task (checking -> finish)")
-async def approve(runtime: RuntimeDep, actor: CurrentUser, task_id: TaskIdPath) -> Response:
-    return task_response(await runtime.workflow.approve(actor, task_id))
+# The actions without a body are RequestRoutes, because editors send claims and submits all day.
+_add_task_action("claim", "Claim an unclaimed task (notget -> running)")
+_add_task_action("release", "Return a task to the unclaimed pool (running -> notget)")
+_add_task_action("submit", "Submit a task for review (running -> checking)")
+_add_task_action("approve", "Approve a reviewed task (checking -> finish)")
 
 
 @router.post(
