@@ -344,7 +344,7 @@ def page_plan_line(result: ListResult) -> str:
         return (
             f"On {result.backend}, {each_round(len(result.rounds))} requests `/healthz` and the page in turns of"
             f" {result.seconds_per_endpoint / plan.slices:g} s, {result.seconds_per_endpoint:g} s for each endpoint"
-            f" {connections}{warmup}. A round's row adds up its turns; its p50 is the median of the turns' p50,"
+            f" {connections}{warmup}. A round's row adds up its turns. Its p50 is the median of the turns' p50,"
             " and its p99 the highest of their p99."
         )
     return (
