@@ -37,6 +37,12 @@ class RequestRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint
         adapters = _path_parameter_adapters(endpoint)
+        unknown = sorted(set(adapters) - set(self.param_convertors))
+        if unknown:
+            raise TypeError(
+                f"invalid RequestRoute {self.path!r}: parameters {unknown} of {endpoint.__name__} are not in the"
+                " path; read the query and the body from the Request instead"
+            )
 
         async def handler(request: Request) -> Response:
             values = {name: _validate_path_parameter(name, adapter, request) for name, adapter in adapters.items()}
