@@ -281,7 +281,7 @@ class SQLiteRepository:
         return await self._reads.read(work)
 
     async def _quick_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Read on the event loop when `work` is short; see `taskdash.store.sqlite.reads`."""
+        """Run `work` as a quick read on the event loop, as `taskdash.store.sqlite.reads` describes."""
         return await self._reads.quick_read(work)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
