@@ -21,6 +21,11 @@ EVENTS_RELAYED = Counter(
     "Change events shared through NSQ: published, received from other instances, failed or dropped",
     ["outcome"],
 )
+SQLITE_QUICK_WRITES = Counter(
+    "taskdash_sqlite_quick_writes_total",
+    "Quick writes of the SQLite store: committed on the event loop, or moved to the writer thread (database locked)",
+    ["outcome"],
+)
 SQLITE_QUICK_READS = Counter(
     "taskdash_sqlite_quick_reads_total",
     "Quick reads of the SQLite store: done on the event loop, or moved to a reader thread (over budget or busy)",

@@ -66,7 +66,7 @@ def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conne
     return connection
 
 
-def _is_busy(error: sqlite3.Error) -> bool:
+def is_busy(error: sqlite3.Error) -> bool:
     # sqlite_errorcode is the extended result code, such as SQLITE_BUSY_RECOVERY. Its low byte is the primary code.
     return error.sqlite_errorcode is not None and error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
@@ -127,7 +127,7 @@ class SQLiteReads:
             connection = self._loop_connection or self._open_loop_connection()
             result = _run_read(work, connection)
         except sqlite3.Error as error:
-            if not self._over_budget and not _is_busy(error):
+            if not self._over_budget and not is_busy(error):
                 raise self._read_failed(error) from error
             _MOVED_TO_THREAD.inc()
             return await self.read(work)

@@ -1,9 +1,13 @@
 """SQLite implementation of the repository protocol.
 
-All writes run on one dedicated thread with one connection, inside
+Writes run on one dedicated thread with one connection, inside
 `BEGIN IMMEDIATE` transactions, so writes are serialised and a claim's
 check-and-set is atomic. Writes that queue up share one transaction, each
-in its own savepoint (see `taskdash.store.sqlite.writer`). Reads run on a
+in its own savepoint (see `taskdash.store.sqlite.writer`). Small writes of
+user actions, such as claims, commit on the event loop's own connection
+instead, and take the writer thread's way only when the database is locked
+(see `taskdash.store.sqlite.loop_writes`). SQLite's write lock serialises
+the two. Reads run on a
 small pool of threads with their own connections, or on the event loop
 when they are short (see `taskdash.store.sqlite.reads`); WAL mode lets them
 proceed while a write is open.
@@ -11,6 +15,7 @@ proceed while a write is open.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +43,7 @@ from taskdash.store.records import (
     User,
 )
 from taskdash.store.paging import cursor_after, decode_cursor, encode_cursor
+from taskdash.store.sqlite.loop_writes import LoopWriter
 from taskdash.store.sqlite.reads import SQLiteReads, connect
 from taskdash.store.sqlite.schema import migrate
 from taskdash.store.sqlite.task_json import TaskJsonCache, page_keys_select, read_json_page
@@ -48,6 +54,9 @@ from taskdash.tasks.status import FINISH, NOTGET, RUNNING
 log = structlog.get_logger("taskdash.store.sqlite")
 
 T = TypeVar("T")
+
+# Task updates that `update_tasks` runs as one quick write on the event loop; more go to the writer thread.
+QUICK_UPDATE_TASKS = 4
 
 # Ids bound per statement; SQLite 3.32 and later allow 32,766 parameters.
 ID_CHUNK = 500
@@ -254,6 +263,7 @@ class SQLiteRepository:
         self._task_json_cache = TaskJsonCache()
         self._writer: sqlite3.Connection | None = None
         self._batch_writer = BatchWriter(lambda: self._writer)
+        self._loop_writer = LoopWriter(path, self._batch_writer)
 
     @classmethod
     async def open(cls, url: str) -> SQLiteRepository:
@@ -286,8 +296,18 @@ class SQLiteRepository:
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` atomically in a write transaction on the writer thread, and return its result once committed."""
+        return await self._committed(self._batch_writer.submit(work))
+
+    async def _quick_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` as a quick write on the event loop, as `taskdash.store.sqlite.loop_writes` describes.
+
+        `work` must change a few indexed rows only, because it holds the loop while it runs.
+        """
+        return await self._committed(self._loop_writer.submit(work))
+
+    async def _committed(self, result: asyncio.Future[T]) -> T:
         try:
-            return await self._batch_writer.submit(work)
+            return await result
         except sqlite3.Error as error:
             log.error("sqlite_write_failed", path=str(self.path), error=str(error))
             raise StoreWriteFailed(f"writing {self.path} failed: {error}") from error
@@ -302,6 +322,7 @@ class SQLiteRepository:
             self._writer = None
 
         # Closing on the writer thread waits for queued writes; readers are idle once the app stops.
+        self._loop_writer.close()
         self._reads.close()
         await self._batch_writer.call(close_writer)
         self._batch_writer.stop()
@@ -499,7 +520,9 @@ class SQLiteRepository:
             )
             return sorted(stale)
 
-        return await self._write(work)
+        # A user's action changes one task; the poller's updates come in batches that would hold the loop.
+        write = self._quick_write if len(updates) <= QUICK_UPDATE_TASKS else self._write
+        return await write(work)
 
     async def set_missing(self, service_url: str, task_ids: Sequence[str], missing: bool, at: float) -> int:
         def work(connection: sqlite3.Connection) -> int:
@@ -553,7 +576,7 @@ class SQLiteRepository:
             task.claimed_at, task.updated_at, task.version = request.at, request.at, task.version + 1
             return ClaimOutcome.DONE, task
 
-        return await self._write(work)
+        return await self._quick_write(work)
 
     async def task_columns(self, query: TaskQuery, columns: Sequence[str]) -> list[tuple]:
         unknown = set(columns) - TASK_COLUMNS

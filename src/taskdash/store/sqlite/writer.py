@@ -32,7 +32,7 @@ Outcome = tuple[bool, Any]
 
 
 @dataclass(slots=True)
-class _Write:
+class Write:
     """A function of the connection that runs in a batch's transaction."""
 
     work: Callable[[sqlite3.Connection], Any]
@@ -71,20 +71,43 @@ class BatchWriter:
         """Queue `work` and return the future of its result, which is set once its batch has committed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        self.enqueue([Write(work, future, loop)])
+        return future
+
+    def enqueue(self, writes: list[Write]) -> None:
+        """Queue writes whose futures were created by the caller, such as writes that could not run on the loop."""
+        if self._stopped:
+            _deliver(writes, [(False, sqlite3.ProgrammingError("the repository is closed"))] * len(writes))
+            return
+        for write in writes:
+            self._queue.put(write)
+
+    def submit_call(self, function: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Queue `function` to run alone on the writer thread, after the writes queued before it, and return the
+        future of its result."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         if self._stopped:
             future.set_exception(sqlite3.ProgrammingError("the repository is closed"))
         else:
-            self._queue.put(_Write(work, future, loop))
+            self._queue.put(_Call(function, future, loop))
         return future
 
     async def call(self, function: Callable[[], Any]) -> Any:
         """Run `function` alone on the writer thread, after the writes queued before it, and return its result."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
         if self._stopped:
             raise sqlite3.ProgrammingError("the repository is closed")
-        self._queue.put(_Call(function, future, loop))
-        return await future
+        return await self.submit_call(function)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL's pages into the database file as far as readers allow, without waiting for anyone.
+
+        Runs on the writer thread, as a function passed to `submit_call`.
+        """
+        connection = self._connection()
+        if connection is None:
+            raise sqlite3.ProgrammingError("the repository is closed")
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def stop(self) -> None:
         """Let the thread finish the queued work and exit. Later writes fail."""
@@ -109,7 +132,7 @@ class BatchWriter:
                     following = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if not isinstance(following, _Write):
+                if not isinstance(following, Write):
                     next_item = following
                     break
                 batch.append(following)
@@ -127,7 +150,7 @@ class BatchWriter:
                 left.append(item)
         _deliver(left, [(False, sqlite3.ProgrammingError("the repository is closed"))] * len(left))
 
-    def _run_batch(self, batch: list[_Write]) -> list[Outcome]:
+    def _run_batch(self, batch: list[Write]) -> list[Outcome]:
         connection = self._connection()
         if connection is None:
             return [(False, sqlite3.ProgrammingError("the repository is closed"))] * len(batch)
@@ -137,12 +160,20 @@ class BatchWriter:
             # Mostly sqlite3.Error from BEGIN, a savepoint or COMMIT. Any other error fails this batch
             # only, so that the writes queued after it still run.
             if connection.in_transaction:
-                _roll_back(connection)
+                roll_back(connection)
             return [(False, error)] * len(batch)
 
 
-def _run_transaction(connection: sqlite3.Connection, batch: list[_Write]) -> list[Outcome]:
+def _run_transaction(connection: sqlite3.Connection, batch: list[Write]) -> list[Outcome]:
     connection.execute("BEGIN IMMEDIATE")
+    return run_in_transaction(connection, batch)
+
+
+def run_in_transaction(connection: sqlite3.Connection, batch: list[Write]) -> list[Outcome]:
+    """Run the writes of `batch` in the transaction that is open on `connection`, then commit it.
+
+    A write that raises is rolled back alone. COMMIT raises its error.
+    """
     # A write that runs alone needs no savepoint, because rolling back the transaction undoes it.
     use_savepoints = len(batch) > 1
     outcomes = []
@@ -171,7 +202,7 @@ def _run_one(connection: sqlite3.Connection, work: Callable[[sqlite3.Connection]
     return True, value
 
 
-def _lost_transaction(batch: list[_Write], outcomes: list[Outcome]) -> list[Outcome]:
+def _lost_transaction(batch: list[Write], outcomes: list[Outcome]) -> list[Outcome]:
     """Return the outcomes of a batch whose transaction was rolled back after the last write in `outcomes` failed."""
     failed = len(outcomes) - 1
     cause = outcomes[failed][1]
@@ -179,7 +210,7 @@ def _lost_transaction(batch: list[_Write], outcomes: list[Outcome]) -> list[Outc
     return [outcomes[failed] if index == failed else (False, error) for index in range(len(batch))]
 
 
-def _roll_back(connection: sqlite3.Connection) -> None:
+def roll_back(connection: sqlite3.Connection) -> None:
     try:
         connection.execute("ROLLBACK")
     except sqlite3.Error:
@@ -201,13 +232,13 @@ def _deliver(items: list[Any], outcomes: list[Outcome]) -> None:
         by_loop.setdefault(item.loop, []).append((item.future, outcome))
     for loop, results in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_resolve, results)
+            loop.call_soon_threadsafe(resolve_outcomes, results)
         except RuntimeError:
             # The loop is closed, so nothing awaits these futures any more.
             pass
 
 
-def _resolve(results: list[tuple[asyncio.Future[Any], Outcome]]) -> None:
+def resolve_outcomes(results: list[tuple[asyncio.Future[Any], Outcome]]) -> None:
     for future, (ok, value) in results:
         if future.done():
             # The caller stopped waiting, for example because its task was cancelled.
