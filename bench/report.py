@@ -299,6 +299,9 @@ def claims_section(result: ClaimsResult) -> list[str]:
         f"Median over {len(result.runs)} runs: {rate:,.0f} claims/s, p50 {result.median('p50_ms'):.1f} ms,"
         f" p99 {result.median('p99_ms'):.1f} ms; claims reach {result.median_ratio:.2f} of `/healthz`'s rate.",
         "",
+        f"SQLite quick writes: {result.quick_writes.get('on_loop', 0):,.0f} committed on the event loop,"
+        f" {result.quick_writes.get('moved_to_thread', 0):,.0f} moved to the writer thread.",
+        "",
         f"The database afterwards: {check.claimed_tasks:,} tasks claimed, {check.claim_history_entries:,} claims in"
         f" the history, {check.tasks_claimed_twice} tasks claimed twice, {check.unclaimed_addressed_tasks} addressed"
         f" tasks left unclaimed, claims spread over {check.editors_with_claims} editors.",

@@ -23,6 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.http_load import LoadResult, add_accounts, log_in, median_of, run_loadgen, write_headers
 from devtools.procs import TaskDashServer, closed_port
 from taskdash.store import open_store
@@ -71,6 +74,8 @@ class ClaimsResult:
     runs: list[ClaimsRun]
     check: StoreCheck
     command: list[str]
+    # taskdash_sqlite_quick_writes_total by outcome, read from /metrics after the runs.
+    quick_writes: dict[str, float]
 
     def median(self, metric: str) -> float:
         return median_of([run.claims for run in self.runs], metric)
@@ -123,6 +128,20 @@ def check_store(database_path: Path, claims: int) -> StoreCheck:
     return StoreCheck(claimed, history, twice, unclaimed, editors)
 
 
+def read_quick_writes(base_url: str) -> dict[str, float]:
+    """Return the server's count of SQLite quick writes by outcome (on_loop, moved_to_thread)."""
+    response = httpx.get(f"{base_url}/metrics", timeout=10)
+    response.raise_for_status()
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.name != "taskdash_sqlite_quick_writes":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                counts[sample.labels["outcome"]] = sample.value
+    return counts
+
+
 def run_rest_claims(workdir: Path, claims_per_run: int, warmup_claims: int, repeats: int) -> ClaimsResult:
     workdir.mkdir(parents=True, exist_ok=True)
     database_path = workdir / "claims.db"
@@ -157,11 +176,12 @@ def run_rest_claims(workdir: Path, claims_per_run: int, warmup_claims: int, repe
                   f" p99 {run.claims.p99_ms:.1f} ms, errors {run.claims.errors};"
                   f" /healthz {run.health.rps:,.0f} requests/s", flush=True)
             runs.append(run)
+        quick_writes = read_quick_writes(server.base_url)
     finally:
         server.managed.stop()
 
     return ClaimsResult(
         editors=EDITORS, tasks=tasks, warmup_claims=warmup_claims, claims_per_run=claims_per_run, runs=runs,
-        check=check_store(database_path, tasks),
+        check=check_store(database_path, tasks), quick_writes=quick_writes,
         command=["taskdash", "serve", "--database-url", "sqlite:///PREFILLED.db"],
     )
