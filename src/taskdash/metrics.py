@@ -23,7 +23,8 @@ EVENTS_RELAYED = Counter(
 )
 SQLITE_QUICK_WRITES = Counter(
     "taskdash_sqlite_quick_writes_total",
-    "Quick writes of the SQLite store: committed on the event loop, or moved to the writer thread (database locked)",
+    "Quick writes of the SQLite store by where they ran: on the event loop, or on the writer thread "
+    "(database locked for over 50 ms, earlier writes still on that thread, or the store closing)",
     ["outcome"],
 )
 SQLITE_QUICK_READS = Counter(

@@ -182,6 +182,48 @@ async def test_write_commits_after_thread_batch(writers: Writers) -> None:
     assert writers.stored_names() == ["slow", "quick"]
 
 
+async def test_writes_commit_in_submission_order(writers: Writers) -> None:
+    holder = hold_write_lock(writers.path, loop_writes.MAX_WAIT_SECONDS * 4)
+    try:
+        first = writers.loop_writer.submit(Insert("first"))
+        # The first write has moved to the writer thread, which waits for the lock, when the second comes.
+        await asyncio.sleep(loop_writes.MAX_WAIT_SECONDS * 1.5)
+        second = writers.loop_writer.submit(Insert("second"))
+
+        assert await asyncio.wait_for(second, 10) == "second"
+        assert await first == "first"
+    finally:
+        await asyncio.to_thread(holder.join)
+
+    assert writers.stored_names() == ["first", "second"]
+
+
+async def test_close_commits_pending_writes(writers: Writers) -> None:
+    pending = writers.loop_writer.submit(Insert("pending"))
+
+    await writers.close()
+
+    assert await pending == "pending"
+    assert writers.stored_names() == ["pending"]
+
+
+def test_second_loop_writes_after_first_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkpoint after every batch, so that the first loop closes with one in flight.
+    monkeypatch.setattr(loop_writes, "CHECKPOINT_EVERY", 1)
+    writers = Writers(tmp_path / "loops.db")
+
+    async def write(name: str) -> object:
+        return await asyncio.wait_for(writers.loop_writer.submit(Insert(name)), 10)
+
+    try:
+        assert asyncio.run(write("first loop")) == "first loop"
+        assert asyncio.run(write("second loop")) == "second loop"
+    finally:
+        asyncio.run(writers.close())
+
+    assert writers.stored_names() == ["first loop", "second loop"]
+
+
 async def test_batch_over_max_commits_every_write(writers: Writers) -> None:
     names = [f"item-{index:03d}" for index in range(loop_writes.MAX_BATCH * 2 + 5)]
 

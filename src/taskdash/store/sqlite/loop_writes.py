@@ -17,9 +17,11 @@ or another process holds the database's write lock, BEGIN IMMEDIATE fails
 at once. The batch then stays on the loop and tries again every
 RETRY_SECONDS. A batch that still finds the database locked after
 MAX_WAIT_SECONDS moves to the writer thread, whose connection waits for
-the lock. Moving at the first failure would not do: the writer thread
-would then be busy with the moved writes whenever the loop tries, and
-every later write would move too.
+the lock. Later quick writes wait on the loop until the moved ones have
+finished, so that writes commit in the order of submission. Moving at the
+first failure would not do: the writer thread would then be busy with the
+moved writes whenever the loop tries, and every later write would move
+too.
 
 A COMMIT may checkpoint the WAL into the database file, with an fsync,
 which must not hold the loop. So the loop's connection never checkpoints
@@ -56,6 +58,8 @@ MAX_BATCH = 32
 # Batches committed on the loop between two checkpoints on the writer thread. SQLite's own default
 # checkpoints every 1,000 WAL pages, and a batch of claims writes roughly 20 to 100 pages.
 CHECKPOINT_EVERY = 16
+# Batches after a checkpoint that a reader kept from completing, before the next one.
+CHECKPOINT_AGAIN_EVERY = 4
 # Seconds between two tries of a batch that found the database locked, and the time after which it
 # moves to the writer thread. A batch of the writer thread keeps the lock for a few milliseconds.
 RETRY_SECONDS = 0.001
@@ -67,21 +71,28 @@ class _Locked(Exception):
 
 
 class LoopWriter:
-    """Runs quick writes on the event loop, and moves them to `writer` when the database stays locked."""
+    """Runs quick writes on one event loop, and moves them to `writer` when the database stays locked.
+
+    The first loop that submits a write owns the connection until it
+    closes. Writes submitted from any other loop meanwhile go to the
+    writer thread, so every other attribute is used on the owning loop's
+    thread only.
+    """
 
     def __init__(self, path: Path, writer: BatchWriter) -> None:
         self.path = path
         self._writer = writer
-        # Used only on the thread of the loop that runs the batches, one batch at a time, because a batch
-        # does not await while it uses the connection.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._connection: sqlite3.Connection | None = None
         self._pending: list[Write] = []
-        self._pending_loop: asyncio.AbstractEventLoop | None = None
-        # Whether a call of _run_pending is scheduled. While a checkpoint runs, none is, and the
-        # checkpoint's completion schedules the next.
+        # Whether a call of _run_pending is scheduled. None is while the loop waits for a checkpoint,
+        # whose completion schedules the next.
         self._scheduled = False
-        # Loop time at which the first pending batch first found the database locked.
-        self._locked_since: float | None = None
+        # Loop time at which the first pending batch first had to wait.
+        self._waiting_since: float | None = None
+        # Writes moved to the writer thread that have not finished yet. Later writes wait for them, so
+        # that writes commit in the order of submission.
+        self._moved_unfinished = 0
         self._closed = False
         self._batches_since_checkpoint = 0
         self._checkpoint: asyncio.Future[Any] | None = None
@@ -94,60 +105,75 @@ class LoopWriter:
         """
         loop = asyncio.get_running_loop()
         write = Write(work, loop.create_future(), loop)
-        if self._pending_loop is not None and self._pending_loop.is_closed():
-            # That loop closed before it ran its batch, so nothing awaits those writes any more.
-            self._move_to_thread(self._pending)
-            self._pending, self._pending_loop, self._scheduled = [], None, False
-
-        if self._closed or (self._pending and loop is not self._pending_loop):
-            # The connection serves one loop only, and another loop's writes are waiting.
+        if self._loop is not None and self._loop.is_closed():
+            self._release_loop()
+        if self._closed or (self._loop is not None and loop is not self._loop):
             self._move_to_thread([write])
             return write.future
 
+        self._loop = loop
         self._pending.append(write)
-        self._pending_loop = loop
-        self._schedule(loop)
+        self._schedule()
         return write.future
 
     def close(self) -> None:
-        """Close the loop's connection. Quick writes from now on go to the writer thread."""
+        """Move the pending writes to the writer thread and close the loop's connection.
+
+        Quick writes from now on go to the writer thread. The repository
+        closes the writer thread's connection after this, so the moved writes
+        commit first.
+        """
         self._closed = True
+        self._move_to_thread(self._pending)
+        self._pending = []
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
-    def _schedule(self, loop: asyncio.AbstractEventLoop, delay: float = 0.0) -> None:
-        if self._scheduled or self._checkpoint is not None:
+    def _release_loop(self) -> None:
+        """Forget the owning loop, which has closed, and what was waiting on it."""
+        # Nothing awaits these writes any more, but they were submitted, so they still run.
+        self._move_to_thread(self._pending)
+        self._pending = []
+        self._loop = None
+        self._scheduled = False
+        self._waiting_since = None
+        self._moved_unfinished = 0
+        self._checkpoint = None
+
+    def _schedule(self, delay: float = 0.0) -> None:
+        if self._scheduled or self._checkpoint is not None or self._loop is None:
             return
         self._scheduled = True
         if delay:
-            loop.call_later(delay, self._run_pending)
+            self._loop.call_later(delay, self._run_pending)
         else:
-            loop.call_soon(self._run_pending)
+            self._loop.call_soon(self._run_pending)
 
     def _run_pending(self) -> None:
         self._scheduled = False
-        loop = self._pending_loop
+        loop = self._loop
         if not self._pending or loop is None or self._checkpoint is not None:
-            return
-        if self._closed:
-            self._move_to_thread(self._pending)
-            self._pending, self._pending_loop = [], None
             return
 
         batch = self._pending[:MAX_BATCH]
         try:
-            outcomes = self._run_batch(batch)
+            if self._closed:
+                outcomes = None
+            elif self._moved_unfinished:
+                raise _Locked
+            else:
+                outcomes = self._run_batch(batch)
         except _Locked:
             now = loop.time()
-            if self._locked_since is None:
-                self._locked_since = now
-            if now - self._locked_since < MAX_WAIT_SECONDS:
-                self._schedule(loop, RETRY_SECONDS)
+            if self._waiting_since is None:
+                self._waiting_since = now
+            if now - self._waiting_since < MAX_WAIT_SECONDS:
+                self._schedule(RETRY_SECONDS)
                 return
             outcomes = None
 
-        self._locked_since = None
+        self._waiting_since = None
         del self._pending[:len(batch)]
         if outcomes is None:
             self._move_to_thread(batch)
@@ -156,11 +182,8 @@ class LoopWriter:
             resolve_outcomes([(write.future, outcome) for write, outcome in zip(batch, outcomes, strict=True)])
             self._count_batch()
 
-        if self._pending:
-            # The writes past MAX_BATCH run in the next turn, after the loop has served I/O.
-            self._schedule(loop)
-        else:
-            self._pending_loop = None
+        # The writes past MAX_BATCH run in the next turn, after the loop has served I/O.
+        self._schedule()
 
     def _run_batch(self, batch: list[Write]) -> list[Outcome] | None:
         """Run `batch` in one transaction and return its outcomes, or None when it must run on the writer thread.
@@ -198,8 +221,21 @@ class LoopWriter:
         return connection
 
     def _move_to_thread(self, writes: list[Write]) -> None:
+        if not writes:
+            return
         _MOVED_TO_THREAD.inc(len(writes))
         self._writer.enqueue(writes)
+        if self._loop is None:
+            return
+        for write in writes:
+            if write.loop is self._loop:
+                self._moved_unfinished += 1
+                write.future.add_done_callback(self._moved_write_done)
+
+    def _moved_write_done(self, future: asyncio.Future[Any]) -> None:
+        self._moved_unfinished = max(0, self._moved_unfinished - 1)
+        if not self._moved_unfinished:
+            self._schedule()
 
     def _count_batch(self) -> None:
         self._batches_since_checkpoint += 1
@@ -210,11 +246,19 @@ class LoopWriter:
         self._checkpoint.add_done_callback(self._checkpoint_done)
 
     def _checkpoint_done(self, future: asyncio.Future[Any]) -> None:
+        if future is not self._checkpoint:
+            # The checkpoint of a loop that has closed since.
+            return
         self._checkpoint = None
-        if self._pending_loop is not None:
-            self._schedule(self._pending_loop)
+        self._schedule()
         if future.cancelled():
             return
         error = future.exception()
-        if error is not None and not self._closed:
-            log.warning("sqlite_checkpoint_failed", path=str(self.path), error=str(error))
+        if error is not None:
+            if not self._closed:
+                log.warning("sqlite_checkpoint_failed", path=str(self.path), error=str(error))
+            return
+        complete = future.result()
+        if not complete:
+            # A reader still uses an older snapshot, so try again sooner than usual.
+            self._batches_since_checkpoint = CHECKPOINT_EVERY - CHECKPOINT_AGAIN_EVERY

@@ -99,15 +99,17 @@ class BatchWriter:
             raise sqlite3.ProgrammingError("the repository is closed")
         return await self.submit_call(function)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> bool:
         """Copy the WAL's pages into the database file as far as readers allow, without waiting for anyone.
 
-        Runs on the writer thread, as a function passed to `submit_call`.
+        Return whether every page was copied. Runs on the writer thread, as a
+        function passed to `submit_call`.
         """
         connection = self._connection()
         if connection is None:
             raise sqlite3.ProgrammingError("the repository is closed")
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        _busy, wal_pages, copied_pages = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return bool(copied_pages == wal_pages)
 
     def stop(self) -> None:
         """Let the thread finish the queued work and exit. Later writes fail."""
