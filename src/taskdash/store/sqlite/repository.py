@@ -301,7 +301,7 @@ class SQLiteRepository:
     async def _quick_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` as a quick write on the event loop, as `taskdash.store.sqlite.loop_writes` describes.
 
-        `work` must change a few indexed rows only, because it holds the loop while it runs.
+        `work` must change a few indexed rows only, because it blocks the loop while it runs.
         """
         return await self._committed(self._loop_writer.submit(work))
 
@@ -520,7 +520,7 @@ class SQLiteRepository:
             )
             return sorted(stale)
 
-        # A user's action changes one task; the poller's updates come in batches that would hold the loop.
+        # A user's action changes one task. The poller's updates come in batches that would block the loop.
         write = self._quick_write if len(updates) <= QUICK_UPDATE_TASKS else self._write
         return await write(work)
 

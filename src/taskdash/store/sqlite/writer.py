@@ -1,9 +1,11 @@
 """Group commit for the SQLite store, which runs the writes that queue up together in one transaction.
 
-All writes go through one connection on one thread. A write is a function
-of that connection that must take effect atomically. While the thread runs
-a batch, newly submitted writes wait in a queue, and the next batch takes up
-to MAX_BATCH of them. Each write of a batch runs inside its own savepoint,
+The writes submitted here go through one connection on one thread. Quick
+writes commit on the event loop instead, and come here only when the
+database stays locked (see `taskdash.store.sqlite.loop_writes`). A write is
+a function of that connection that must take effect atomically. While the
+thread runs a batch, newly submitted writes wait in a queue, and the next
+batch takes up to MAX_BATCH of them. Each write of a batch runs inside its own savepoint,
 so a write that raises is rolled back alone and the others still commit.
 
 One COMMIT per batch writes each changed page to the WAL once, not once per
@@ -83,8 +85,10 @@ class BatchWriter:
             self._queue.put(write)
 
     def submit_call(self, function: Callable[[], Any]) -> asyncio.Future[Any]:
-        """Queue `function` to run alone on the writer thread, after the writes queued before it, and return the
-        future of its result."""
+        """Queue `function` to run alone on the writer thread and return the future of its result.
+
+        It runs after the writes queued before it.
+        """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if self._stopped:
@@ -109,7 +113,7 @@ class BatchWriter:
         if connection is None:
             raise sqlite3.ProgrammingError("the repository is closed")
         _busy, wal_pages, copied_pages = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return bool(copied_pages == wal_pages)
+        return copied_pages == wal_pages
 
     def stop(self) -> None:
         """Let the thread finish the queued work and exit. Later writes fail."""
