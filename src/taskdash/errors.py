@@ -158,6 +158,11 @@ class TooManyAttempts(TaskDashError):
 
     errid = ErrId.TOO_MANY_ATTEMPTS
 
+    def __init__(self, detail: str = "", retry_after: float = 0.0) -> None:
+        super().__init__(detail)
+        # Seconds until the throttle allows the next attempt. The REST API sends them as Retry-After.
+        self.retry_after = retry_after
+
 
 class UserNotFound(TaskDashError):
     """Raised when an assignment or admin action names an unknown user."""

@@ -150,7 +150,7 @@ class Authenticator:
         retry_in = self._throttle.blocked_for(username, client_address, now)
         if retry_in > 0:
             log.warning("login_throttled", user=username, client=client_address, retry_in=round(retry_in))
-            raise TooManyAttempts(f"too many failed logins; try again in {retry_in:.0f} s")
+            raise TooManyAttempts(f"too many failed logins; try again in {retry_in:.0f} s", retry_after=retry_in)
 
         user = await self._store.get_user(username)
         valid = await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password)

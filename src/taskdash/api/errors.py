@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -9,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from taskdash.errors import ERROR_TABLE, ErrId, TaskDashError, error_message
+from taskdash.errors import ERROR_TABLE, ErrId, TaskDashError, TooManyAttempts, error_message
 
 log = structlog.get_logger("taskdash.api")
 
@@ -32,11 +34,20 @@ def request_language(request: Request) -> str:
     return best
 
 
-def error_response(request: Request, errid: ErrId, detail: str) -> JSONResponse:
+def error_response(
+    request: Request, errid: ErrId, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"errid": int(errid), "errmsg": error_message(errid, request_language(request)), "detail": detail},
-        status_code=ERROR_TABLE[errid].http_status,
+        status_code=ERROR_TABLE[errid].http_status, headers=headers,
     )
+
+
+def _retry_after(error: TaskDashError) -> dict[str, str] | None:
+    """Return the Retry-After header of a throttled request, as whole seconds rounded up."""
+    if not isinstance(error, TooManyAttempts) or error.retry_after <= 0:
+        return None
+    return {"Retry-After": str(math.ceil(error.retry_after))}
 
 
 class ErrorOut(BaseModel):
@@ -62,7 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # A store failure (status 503) is this server's problem, unlike a rejected request, so it is a warning.
         log_event = log.warning if ERROR_TABLE[error.errid].http_status >= 500 else log.info
         log_event("api_request_rejected", path=request.url.path, errid=int(error.errid), reason=error.detail)
-        return error_response(request, error.errid, error.detail)
+        return error_response(request, error.errid, error.detail, _retry_after(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
