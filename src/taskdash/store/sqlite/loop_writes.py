@@ -158,12 +158,9 @@ class LoopWriter:
 
         batch = self._pending[:MAX_BATCH]
         try:
-            if self._closed:
-                outcomes = None
-            elif self._moved_unfinished:
+            if self._moved_unfinished:
                 raise _Locked
-            else:
-                outcomes = self._run_batch(batch)
+            outcomes = self._run_batch(batch)
         except _Locked:
             now = loop.time()
             if self._waiting_since is None:
